@@ -1,0 +1,71 @@
+// Figure 3: the whole command. `noukai-top <id> --flow o/p/s --format json` on the
+// 500,000-event run (stream to the end, then the full Trace, then the summary) against
+// bench/sdk-script.mjs (SDK liveTrace() then trace()). Wall time and peak RSS of each
+// process; our summary is checked for the exact cost before a run counts.
+import { timeNodeCommand } from "../lib/proc.mjs";
+import { row } from "../lib/report.mjs";
+import { summarize } from "../lib/stats.mjs";
+import { API_KEY, FLOW_REF, canonicalDecimal, expectedTotals } from "../lib/workload.mjs";
+
+const PAIRS = 250_000;
+
+function checkSummary(result, expected) {
+  if (result.code !== 0) throw new Error(`noukai-top exited ${result.code}: ${result.stderr.trim().split("\n").slice(-2).join(" | ")}`);
+  const summary = JSON.parse(result.stdout.trim().split("\n").pop());
+  const problems = [];
+  if (canonicalDecimal(summary.costUsd) !== canonicalDecimal(expected.costUsd)) problems.push(`costUsd ${summary.costUsd} != ${expected.costUsd}`);
+  if (summary.steps?.length !== PAIRS) problems.push(`${summary.steps?.length} steps != ${PAIRS}`);
+  if (summary.status !== "completed") problems.push(`status ${summary.status}`);
+  return problems;
+}
+
+export async function run(ctx) {
+  const executionId = `ingest-${PAIRS}`;
+  await ctx.prepare(executionId);
+  const expected = expectedTotals(PAIRS);
+  const env = { NOUKAI_API_KEY: API_KEY, NOUKAI_BASE_URL: ctx.baseUrl };
+  const ours = { ms: [], rss: [] };
+  const sdk = { ms: [], rss: [] };
+  const problems = [];
+  for (let i = 0; i < ctx.runs; i++) {
+    const o = await timeNodeCommand(["dist/cli/main.js", executionId, "--flow", FLOW_REF, "--format", "json"], { env });
+    problems.push(...checkSummary(o, expected));
+    ours.ms.push(o.ms);
+    ours.rss.push(o.maxRssKb / 1024);
+    const s = await timeNodeCommand(["bench/sdk-script.mjs", FLOW_REF, executionId], { env });
+    if (s.code !== 0) throw new Error(`sdk-script exited ${s.code}: ${s.stderr.trim().split("\n").pop()}`);
+    sdk.ms.push(s.ms);
+    sdk.rss.push(s.maxRssKb / 1024);
+    ctx.log(`command run ${i + 1}: ours ${o.ms.toFixed(0)} ms ${(o.maxRssKb / 1024).toFixed(0)} MB, sdk ${s.ms.toFixed(0)} ms ${(s.maxRssKb / 1024).toFixed(0)} MB`);
+  }
+  const wallOurs = summarize(ours.ms);
+  const wallSdk = summarize(sdk.ms);
+  const rssOurs = summarize(ours.rss);
+  const rssSdk = summarize(sdk.rss);
+  const speedup = wallSdk.median / wallOurs.median;
+  return [
+    row({
+      figure: "3 whole command",
+      measure: `--format json, ${PAIRS * 2 + 2} events + Trace of ${PAIRS} steps: wall time`,
+      unit: "ms",
+      ours: wallOurs,
+      baseline: wallSdk,
+      baselineLabel: "SDK script",
+      ratio: speedup,
+      target: ">= 1.5x faster",
+      pass: speedup >= 1.5 && problems.length === 0,
+      note: problems.length ? `summary wrong: ${problems[0]}` : "summary exact",
+    }),
+    row({
+      figure: "3 whole command",
+      measure: "peak RSS",
+      unit: "MB",
+      ours: rssOurs,
+      baseline: rssSdk,
+      baselineLabel: "SDK script",
+      ratio: rssSdk.median / rssOurs.median,
+      target: "<= SDK script",
+      pass: rssOurs.median <= rssSdk.median,
+    }),
+  ];
+}
