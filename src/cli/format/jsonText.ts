@@ -1,0 +1,14 @@
+// JSON text safe to print on a terminal. JSON.stringify escapes C0 controls and
+// lone surrogates, but leaves DEL, C1 controls (U+0080-U+009F: 0x9B is a one-byte
+// CSI on many terminals), the line separators U+2028/U+2029 and bidi controls raw.
+// They can only occur inside strings, so escaping them as \uXXXX keeps the JSON valid.
+const UNESCAPED = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escape(char: string): string {
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
+export function safeJson(value: unknown, indent?: number): string {
+  const text = JSON.stringify(value, null, indent);
+  return text.replace(UNESCAPED, escape);
+}

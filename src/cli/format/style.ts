@@ -1,0 +1,78 @@
+// Glyphs, colours and number formats shared by the plain line output and the summary table.
+// Colours are SGR codes only, and only when the caller says stdout is a terminal.
+
+export interface StyleOptions {
+  readonly color: boolean;
+  readonly ascii: boolean;
+}
+
+const SGR = { dim: 2, red: 31, green: 32, yellow: 33, magenta: 35, cyan: 36, bold: 1 } as const;
+export type Tone = keyof typeof SGR;
+
+export interface Style {
+  readonly ascii: boolean;
+  paint(tone: Tone, text: string): string;
+  glyph(name: GlyphName): string;
+  /** The ellipsis used when text is cut. */
+  readonly ellipsis: string;
+}
+
+const GLYPHS = {
+  started: ["▶", ">"],
+  completed: ["✓", "+"],
+  failed: ["✗", "x"],
+  retry: ["↻", "~"],
+  loop: ["⟳", "@"],
+  skipped: ["–", "-"],
+  paused: ["⏸", "="],
+  connection: ["!", "!"],
+  run: ["■", "#"],
+} as const;
+export type GlyphName = keyof typeof GLYPHS;
+
+export function createStyle(options: StyleOptions): Style {
+  return {
+    ascii: options.ascii,
+    paint: options.color ? (tone, text) => `\u001b[${SGR[tone]}m${text}\u001b[0m` : (_tone, text) => text,
+    glyph: (name) => GLYPHS[name][options.ascii ? 1 : 0],
+    ellipsis: options.ascii ? "..." : "…",
+  };
+}
+
+/** 850ms, 2.1s, 1m05s, 1h02m. */
+export function formatDuration(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms) || ms < 0) return "-";
+  if (ms < 1000) return `${String(Math.round(ms))}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const totalSeconds = Math.floor(ms / 1000);
+  if (totalSeconds < 3600) {
+    return `${String(Math.floor(totalSeconds / 60))}m${String(totalSeconds % 60).padStart(2, "0")}s`;
+  }
+  const totalMinutes = Math.floor(totalSeconds / 60);
+  return `${String(Math.floor(totalMinutes / 60))}h${String(totalMinutes % 60).padStart(2, "0")}m`;
+}
+
+/** `[00:12.3]` (minutes:seconds.tenths), `[1:02:03.4]` past an hour; relative to the run start. */
+export function formatClock(ms: number): string {
+  const tenths = Math.floor(Math.max(0, ms) / 100);
+  const seconds = Math.floor(tenths / 10);
+  const s = `${String(seconds % 60).padStart(2, "0")}.${String(tenths % 10)}`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `[${String(minutes).padStart(2, "0")}:${s}]`;
+  return `[${String(Math.floor(minutes / 60))}:${String(minutes % 60).padStart(2, "0")}:${s}]`;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** Cuts text to `max` characters (code points), marking the cut. */
+export function truncate(text: string, max: number, ellipsis: string): string {
+  const chars = Array.from(text);
+  if (chars.length <= max) return text;
+  return chars.slice(0, Math.max(0, max - ellipsis.length)).join("") + ellipsis;
+}
+
+export function displayWidth(text: string): number {
+  return Array.from(text).length;
+}
