@@ -1,11 +1,49 @@
-// STUB (owner: api helper). Every server-provided string passes one of these before output.
+// Every server-provided string passes one of these before output (issue 5, "Hostile
+// text"). A terminal acts on control characters: ESC starts CSI/OSC/DCS/APC
+// sequences (window title, OSC 8 links, OSC 52 clipboard), C1 code points such as
+// U+009B and U+009D are single-character CSI and OSC on many terminals, `\r` and
+// backspace overwrite what was drawn, and bidi controls reorder what is shown.
+// Stripping known sequences (strip-ansi) leaves payloads behind, so instead every
+// such character becomes a visible escape: the ESC of `\x1b]0;title\x07` is shown
+// as the four characters `\x1b`, and the rest is plain text that does nothing.
+//
+// Replacements:
+// - tab: one space (in both functions);
+// - `\n`: kept by sanitizeMultiline (a `\r\n` pair becomes `\n`); shown as `\n` by sanitizeLine;
+// - a lone `\r`: `\r`;
+// - other C0 (U+0000-U+001F), DEL (U+007F), C1 (U+0080-U+009F): `\xHH`, e.g. `\x1b`, and
+//   U+009B is `\x9b`;
+// - bidi controls U+202A-U+202E and U+2066-U+2069: `\uHHHH`, e.g. `\u202e`;
+// - a lone surrogate (not valid Unicode; would become mojibake when encoded): U+FFFD.
+
+// Fast paths: one regex test per string; clean strings (nearly all) are returned as is.
+const UNSAFE_IN_LINE =
+  /[\x00-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const UNSAFE_IN_MULTILINE =
+  /[\x00-\x09\x0B-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+const REPLACE_IN_LINE = new RegExp(UNSAFE_IN_LINE.source, "g");
+const REPLACE_IN_MULTILINE = new RegExp(`\\r\\n|${UNSAFE_IN_MULTILINE.source}`, "g");
+
+function visible(char: string): string {
+  if (char === "\t") return " ";
+  if (char === "\r\n") return "\n";
+  const code = char.charCodeAt(0);
+  if (code >= 0xd800 && code <= 0xdfff) return "\uFFFD";
+  if (char === "\n") return "\\n";
+  if (char === "\r") return "\\r";
+  if (code <= 0xff) return `\\x${code.toString(16).padStart(2, "0")}`;
+  return `\\u${code.toString(16).padStart(4, "0")}`;
+}
 
 /** One line of server text made safe for a terminal: controls become visible escapes, newlines too. */
 export function sanitizeLine(text: string): string {
-  return text;
+  if (!UNSAFE_IN_LINE.test(text)) return text;
+  return text.replace(REPLACE_IN_LINE, visible);
 }
 
 /** Multi-line server text (pretty JSON, error bodies): like sanitizeLine but `\n` is kept. */
 export function sanitizeMultiline(text: string): string {
-  return text;
+  if (!UNSAFE_IN_MULTILINE.test(text)) return text;
+  return text.replace(REPLACE_IN_MULTILINE, visible);
 }
