@@ -6,10 +6,14 @@ import { PRICE_PATTERN } from "./pricing.js";
 
 /** A fixed value or an inclusive [min, max] range to draw from. */
 const Range = z
-  .union([z.number().nonnegative(), z.tuple([z.number().nonnegative(), z.number().nonnegative()])])
+  .union([z.number().nonnegative(), z.tuple([z.number().nonnegative(), z.number().nonnegative()])], {
+    error: "expected a number >= 0 or a range [min, max]",
+  })
   .refine((r) => typeof r === "number" || r[0] <= r[1], "range [min, max] needs min <= max");
 const IntRange = z
-  .union([z.number().int().nonnegative(), z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])])
+  .union([z.number().int().nonnegative(), z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])], {
+    error: "expected an integer >= 0 or a range [min, max] of integers",
+  })
   .refine((r) => typeof r === "number" || r[0] <= r[1], "range [min, max] needs min <= max");
 
 const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;

@@ -30,7 +30,11 @@ export function sendError(
   sendJson(res, status, { detail: { code, message, ...options.extra } }, options.headers);
 }
 
-export type BodyResult = { readonly kind: "ok"; readonly text: string } | { readonly kind: "too_large" };
+export type BodyResult =
+  | { readonly kind: "ok"; readonly text: string }
+  | { readonly kind: "too_large" }
+  /** The client went away before the body ended. */
+  | { readonly kind: "aborted" };
 
 /** Reads the request body, giving up as soon as it is over `limit` bytes. */
 export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<BodyResult> {
@@ -50,6 +54,8 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
     };
     req.on("data", onData);
     req.once("end", () => resolve({ kind: "ok", text: Buffer.concat(chunks).toString("utf8") }));
+    // After "end" this resolves nothing (a promise settles once); before it, the body is lost.
+    req.once("close", () => resolve({ kind: "aborted" }));
     req.once("error", reject);
   });
 }

@@ -219,6 +219,7 @@ class Simulator {
 
   private async submit(req: IncomingMessage, res: ServerResponse, params: RouteParams, trigger: TriggerType): Promise<void> {
     const body = await readBody(req);
+    if (body.kind === "aborted") return;
     if (body.kind === "too_large") {
       sendError(res, 413, "PAYLOAD_TOO_LARGE", "the request body is over 1 MiB", { headers: { Connection: "close" } });
       return;
@@ -261,6 +262,7 @@ class Simulator {
       });
     };
     if (run.terminal) return respond();
+    if (res.socket === null || res.socket.destroyed) return;
     // Run to completion: answer when the run ends; a client that leaves stops the wait, not the run.
     const unsubscribe = run.subscribe({
       onEnd: () => {
@@ -324,6 +326,7 @@ class Simulator {
       unsubscribe();
       this.streams.delete(stream);
     });
+    if (stream.isClosed) return;
     this.streams.add(stream);
     for (const frame of run.framesAfter(after)) stream.write(frame);
     if (run.terminal) {

@@ -28,6 +28,13 @@ export class SseStream {
       this.heartbeat?.refresh();
     }, heartbeatMs);
     res.once("close", () => this.dispose());
+    // A client that left before this response began has already emitted its "close".
+    if (res.socket === null || res.socket.destroyed) this.dispose();
+  }
+
+  /** Ended, or the client is gone: nothing more is written and onClose has run. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   get hasTimer(): boolean {
