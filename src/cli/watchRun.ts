@@ -5,7 +5,9 @@ import { TraceClient } from "../api/client.js";
 import { MonitorError, monitorRun } from "../api/monitor.js";
 import { redactSecrets } from "../api/redact.js";
 import { sanitizeLine } from "../api/sanitize.js";
+import { addUsd } from "../state/money.js";
 import { initialRunState, reduceRun } from "../state/reducer.js";
+import { selectStepCostWithRetries } from "../state/selectors.js";
 import { buildSummary, costWithRetries } from "../state/summary.js";
 import type { RunState } from "../state/types.js";
 import type { CommandContext } from "./commands.js";
@@ -95,13 +97,28 @@ async function watchWithTui(config: WatchConfig, client: TraceClient, ctx: Comma
   return exitCodeForRunStatus(state.status) ?? EXIT.COMPLETED;
 }
 
+/**
+ * The run's cost including failed attempts, from the attempts the monitor loaded into
+ * the state; null when the run did not end or a retried step's attempts are missing.
+ */
+function stateCostWithRetries(state: RunState): string | null {
+  if (!state.final) return null;
+  let total: string | null = null;
+  for (const row of state.steps.rows()) {
+    const cost = row.retries > 0 ? selectStepCostWithRetries(state, row.stepId) : row.costUsd;
+    if (cost === null && row.retries > 0) return null;
+    total = addUsd(total, cost);
+  }
+  return total;
+}
+
 /** The short summary left in the scrollback after the TUI exits. */
 function tuiSummary(state: RunState, config: WatchConfig): string {
   const style = createStyle({ color: config.color, ascii: config.ascii });
   const summary = buildSummary(state, {
     executionId: config.executionId,
     flow: config.flowLabel,
-    costWithRetriesUsd: null,
+    costWithRetriesUsd: stateCostWithRetries(state),
   });
   return renderSummaryTable(state, summary, style);
 }

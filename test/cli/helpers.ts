@@ -83,6 +83,8 @@ export interface RunningCli {
   readonly done: Promise<CliResult>;
   /** Resolves once stdout has contained `text`. */
   waitForStdout(text: string): Promise<void>;
+  /** Everything written to stdout so far. */
+  stdoutText(): string;
 }
 
 export function startCli(args: readonly string[], env: Record<string, string>): RunningCli {
@@ -112,6 +114,7 @@ export function startCli(args: readonly string[], env: Record<string, string>): 
       if (Buffer.concat(out).toString("utf8").includes(text)) return Promise.resolve();
       return new Promise((resolve) => waiters.push({ text, resolve }));
     },
+    stdoutText: () => Buffer.concat(out).toString("utf8"),
   };
 }
 

@@ -92,9 +92,12 @@ export class PlainOutput implements WatchOutput {
           );
         }
         break;
-      case "stream/closed":
-        lines.push(`${style.paint("yellow", style.glyph("connection"))} connection lost: ${sanitizeLine(signal.reason)}`);
+      case "stream/closed": {
+        // The monitor's reason may already say "connection lost: …" (a dropped socket).
+        const reason = sanitizeLine(signal.reason).replace(/^connection lost: /, "");
+        lines.push(`${style.paint("yellow", style.glyph("connection"))} connection lost: ${reason}`);
         break;
+      }
       case "stream/reconnecting":
         lines.push(
           `${style.paint("yellow", style.glyph("connection"))} reconnecting in ${(signal.delayMs / 1000).toFixed(1)} s (attempt ${String(signal.attempt)})`,
@@ -158,7 +161,9 @@ export class PlainOutput implements WatchOutput {
       }
     }
 
-    if (runEnded && !this.runEndReported) {
+    // The run's end is reported with the final trace, so that what only the trace tells
+    // (a skipped step the stream never mentioned) comes before it.
+    if (runEnded && finalTrace && !this.runEndReported) {
       this.runEndReported = true;
       lines.push(this.runEndLine(state));
     }
