@@ -7,6 +7,21 @@ export type StepStatus = "pending" | "running" | "completed" | "failed" | "skipp
 export type RunStatus = "pending" | "running" | "completed" | "failed" | "cancelled" | "unknown";
 
 export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(["completed", "failed", "cancelled"]);
+/** A step in one of these states is in progress: its duration ticks. */
+export const ACTIVE_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(["running", "waiting_tools", "paused"]);
+
+/** An exact decimal amount: units / 10^scale (money.ts; never a float). */
+export interface UsdAmount {
+  readonly units: bigint;
+  readonly scale: number;
+}
+
+/** Run-level token sums of the known values (unknown counts as nothing). */
+export interface TokenTotals {
+  readonly prompt: number;
+  readonly completion: number;
+  readonly total: number;
+}
 
 export interface Tokens {
   readonly prompt: number | null;
@@ -14,7 +29,7 @@ export interface Tokens {
   readonly total: number | null;
 }
 
-/** One loop iteration (or the only execution of a step outside a loop). */
+/** One loop iteration of a loop step (a step outside a loop has no IterationRow: the row is its only execution). */
 export interface IterationRow {
   readonly loopIndex: number | null;
   readonly status: StepStatus;
@@ -41,13 +56,18 @@ export interface StepRow {
   readonly attempt: number;
   /** Retries seen for this step across all iterations (attempts beyond the first). */
   readonly retries: number;
-  /** Number of loop iterations seen (0 or 1 for a step outside a loop). */
+  /** Number of executions seen: 1 for a step outside a loop, the iteration count for a loop. */
   readonly iterations: number;
   readonly isLoop: boolean;
+  /** Loop index of the current iteration; null outside a loop. */
   readonly loopIndex: number | null;
+  /** Epoch ms: start of the current attempt outside a loop; start of the first iteration for a loop. */
   readonly startedAt: number | null;
   readonly completedAt: number | null;
-  /** Final duration when known (sum over iterations for a loop); while running, selectors tick it from startedAt. */
+  /**
+   * Outside a loop: the current attempt's duration once it ended. For a loop: the sum of the
+   * finished iterations' durations (the running one is not included). Selectors tick the rest.
+   */
   readonly durationMs: number | null;
   readonly modelUsed: string | null;
   /** Summed over iterations (latest attempt of each). */
@@ -58,7 +78,7 @@ export interface StepRow {
   readonly lastError: string | null;
   readonly lastOutput: PayloadPreview | null;
   readonly lastInput: PayloadPreview | null;
-  /** Per-iteration detail (loop steps), ordered by loop index / appearance. */
+  /** Per-iteration detail of a loop step, ordered by loop index / appearance; empty outside a loop. */
   readonly iterationRows: readonly IterationRow[];
 }
 
@@ -83,6 +103,8 @@ export interface RunState {
   readonly durationMs: number | null;
   readonly stepCount: number | null;
   readonly connection: ConnectionState;
+  /** Attempt number of the latest stream/connecting. */
+  readonly connectAttempt: number;
   /** Steps in display order. See reducer.ts for how this is updated. */
   readonly steps: StepTable;
   readonly retries: number;
@@ -90,16 +112,43 @@ export interface RunState {
   readonly lastError: { readonly stepId: string; readonly message: string } | null;
   readonly malformedFrames: number;
   readonly unknownEvents: number;
+  /** Stream events behind the step table (a replay rebuild restarts the count from the replay). */
   readonly eventsApplied: number;
-  /** Bumped on every change; cheap memo key for selectors and the UI. */
+  /** SSE id of the last applied event, when the server sends ids. */
+  readonly lastEventId: string | null;
+  /** Rows whose status is completed or skipped. */
+  readonly stepsDone: number;
+  /** Exact sum of the rows' known costs (selectors turn it into a string). */
+  readonly costTotal: UsdAmount;
+  /** Rows with a known cost; the run cost is unknown (null) while this is 0. */
+  readonly costKnownRows: number;
+  /** Finished executions (step or loop iteration) whose cost is unknown: the total is partial when > 0. */
+  readonly costUnknown: number;
+  readonly tokenTotals: TokenTotals;
+  /** Every attempt per step and loop index (attempts/loaded), keyed by attemptsKey(stepId, loopIndex). */
+  readonly attempts: ReadonlyMap<string, readonly StepTrace[]>;
+  /** Successful stream opens so far. */
+  readonly connectionsOpened: number;
+  /** A replay being rebuilt after a reconnect (see reducer.ts); null otherwise. */
+  readonly replay: ReplayProgress | null;
+  /** Bumped on every visible change; cheap memo key for selectors and the UI. */
   readonly version: number;
+}
+
+/** The shadow state built from a new connection's full replay while the visible state stays on screen. */
+export interface ReplayProgress {
+  readonly shadow: RunState;
+  /** Events the visible state was built from: the shadow takes over once it has applied as many… */
+  readonly targetEvents: number;
+  /** …or once it applies the event carrying this SSE id (the last one the visible state saw). */
+  readonly targetEventId: string | null;
 }
 
 /** Read-only view of the step table. */
 export interface StepTable {
   readonly size: number;
   get(stepId: string): StepRow | undefined;
-  /** Rows in order (first seen). */
+  /** Rows in order (first seen). A live view that the reducer updates in place: copy it to keep it. */
   rows(): readonly StepRow[];
 }
 
@@ -108,4 +157,9 @@ export type RunAction =
   | MonitorSignal
   | { readonly type: "offline/loaded"; readonly trace: Trace; readonly names: Readonly<Record<string, string>> };
 
-export type { MonitorSignal, ReceivedEvent, StepTrace };
+export type { MonitorSignal, ReceivedEvent, StepTrace, Trace };
+
+/** Key of one step execution's attempts (the monitor's retriedAttempts map uses the same form). */
+export function attemptsKey(stepId: string, loopIndex: number | null | undefined): string {
+  return `${stepId}#${loopIndex ?? ""}`;
+}

@@ -1,0 +1,239 @@
+// Building blocks shared by the reducer, the reconcile and the replay merge: the step
+// table, token sums, and rows seen as a list of executions (loop iterations).
+import { addAmounts, parseUsd, toUsdString, ZERO_USD } from "./money.js";
+import type { TokenBreakdown } from "../api/schemas.js";
+import { TERMINAL_RUN_STATUSES } from "./types.js";
+import type { IterationRow, RunStatus, StepRow, StepStatus, StepTable, TokenTotals, Tokens, UsdAmount } from "./types.js";
+
+/** Shared by every row outside a loop (never mutated). */
+export const NO_ITERATIONS: readonly IterationRow[] = Object.freeze([]);
+
+/**
+ * The step table: rows in display order (row.order is the index) and a map from step
+ * id to index. Replacing a row is an array store, not a map update; events of one step
+ * tend to follow each other (started, then completed), so the last row looked up is
+ * checked before the map. The reducer replaces rows in place; see reducer.ts for why.
+ */
+export class MutableStepTable implements StepTable {
+  private readonly index = new Map<string, number>();
+  private readonly list: StepRow[] = [];
+  private lastRow: StepRow | undefined = undefined;
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  get(stepId: string): StepRow | undefined {
+    const last = this.lastRow;
+    if (last !== undefined && last.stepId === stepId) return last;
+    const at = this.index.get(stepId);
+    return at === undefined ? undefined : this.list[at];
+  }
+
+  rows(): readonly StepRow[] {
+    return this.list;
+  }
+
+  /** Adds a row (its order must be `size`) or replaces the row of the same step (same order). */
+  put(row: StepRow): void {
+    if (row.order === this.list.length) this.index.set(row.stepId, row.order);
+    this.list[row.order] = row;
+    this.lastRow = row;
+  }
+}
+
+/** The table of a state built by the reducer (every RunState's is). */
+export function mutableTable(table: StepTable): MutableStepTable {
+  if (!(table instanceof MutableStepTable)) throw new Error("RunState.steps was not built by the reducer");
+  return table;
+}
+
+export function isTerminal(status: RunStatus): boolean {
+  return TERMINAL_RUN_STATUSES.has(status);
+}
+
+const RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>(["pending", "running", "completed", "failed", "cancelled"]);
+
+/** A server run status as a RunStatus: the five known ones, anything else "unknown". */
+export function toRunStatus(status: string): RunStatus {
+  const s = status.toLowerCase();
+  return RUN_STATUSES.has(s) ? (s as RunStatus) : "unknown";
+}
+
+const DONE: ReadonlySet<StepStatus> = new Set(["completed", "skipped"]);
+
+export function isDone(status: StepStatus): boolean {
+  return DONE.has(status);
+}
+
+const STEP_STATUSES: ReadonlySet<string> = new Set<StepStatus>([
+  "pending",
+  "running",
+  "completed",
+  "failed",
+  "skipped",
+  "waiting_tools",
+  "paused",
+]);
+
+export function toStepStatus(status: string): StepStatus | null {
+  const s = status.toLowerCase();
+  return STEP_STATUSES.has(s) ? (s as StepStatus) : null;
+}
+
+/** Epoch ms of an ISO 8601 timestamp; null when absent or unreadable. */
+export function parseTimestamp(iso: string | null | undefined): number | null {
+  if (iso == null) return null;
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+export function toTokens(t: TokenBreakdown | null | undefined): Tokens | null {
+  if (t == null) return null;
+  return { prompt: t.prompt ?? null, completion: t.completion ?? null, total: t.total ?? null };
+}
+
+function addCount(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : a + b;
+}
+
+/** Field-wise sum; a field stays null only when unknown on both sides. */
+export function addTokens(a: Tokens | null, b: Tokens | null): Tokens | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return {
+    prompt: addCount(a.prompt, b.prompt),
+    completion: addCount(a.completion, b.completion),
+    total: addCount(a.total, b.total),
+  };
+}
+
+/** a - b field-wise, for replacing one execution inside a sum. */
+export function subtractTokens(a: Tokens | null, b: Tokens | null): Tokens | null {
+  if (b === null || a === null) return a;
+  const minus = (x: number | null, y: number | null): number | null => (x === null ? null : x - (y ?? 0));
+  return { prompt: minus(a.prompt, b.prompt), completion: minus(a.completion, b.completion), total: minus(a.total, b.total) };
+}
+
+/** The executions behind a row: its iterations for a loop, else the row itself as one execution. */
+export function executionsOf(row: StepRow): readonly IterationRow[] {
+  if (row.isLoop) return row.iterationRows;
+  return [
+    {
+      loopIndex: row.loopIndex,
+      status: row.status,
+      attempt: row.attempt,
+      startedAt: row.startedAt,
+      completedAt: row.completedAt,
+      durationMs: row.durationMs,
+      modelUsed: row.modelUsed,
+      tokens: row.tokens,
+      costUsd: row.costUsd,
+    },
+  ];
+}
+
+/** Row fields derived from its executions (the last one is the current); identity and previews come from `base`. */
+export function rowFromExecutions(
+  base: Pick<StepRow, "stepId" | "name" | "order" | "lastError" | "lastInput" | "lastOutput">,
+  executions: readonly IterationRow[],
+  isLoop: boolean,
+  retries: number,
+  iterations: number,
+): StepRow {
+  const current = executions[executions.length - 1];
+  if (current === undefined) throw new Error("a row needs at least one execution");
+  if (!isLoop) {
+    return {
+      ...base,
+      status: current.status,
+      attempt: current.attempt,
+      retries,
+      iterations: 1,
+      isLoop: false,
+      loopIndex: current.loopIndex,
+      startedAt: current.startedAt,
+      completedAt: current.completedAt,
+      durationMs: current.durationMs,
+      modelUsed: current.modelUsed,
+      tokens: current.tokens,
+      costUsd: current.costUsd,
+      iterationRows: NO_ITERATIONS,
+    };
+  }
+  let startedAt: number | null = null;
+  let durationMs: number | null = null;
+  let modelUsed: string | null = null;
+  let tokens: Tokens | null = null;
+  let cost: UsdAmount | null = null;
+  for (const it of executions) {
+    if (it.startedAt !== null && (startedAt === null || it.startedAt < startedAt)) startedAt = it.startedAt;
+    durationMs = addCount(durationMs, it.durationMs);
+    modelUsed = it.modelUsed ?? modelUsed;
+    tokens = addTokens(tokens, it.tokens);
+    const c = parseUsd(it.costUsd);
+    if (c !== null) cost = cost === null ? c : addAmounts(cost, c);
+  }
+  return {
+    ...base,
+    status: current.status,
+    attempt: current.attempt,
+    retries,
+    iterations: Math.max(iterations, executions.length),
+    isLoop: true,
+    loopIndex: current.loopIndex,
+    startedAt,
+    completedAt: current.completedAt,
+    durationMs,
+    modelUsed,
+    tokens,
+    costUsd: cost === null ? null : toUsdString(cost),
+    iterationRows: executions,
+  };
+}
+
+/** Run-level sums over a whole table (reconcile and replay merge; the reducer keeps them incrementally). */
+export interface RunAggregates {
+  readonly stepsDone: number;
+  readonly retries: number;
+  readonly failedSteps: number;
+  readonly costTotal: UsdAmount;
+  readonly costKnownRows: number;
+  readonly costUnknown: number;
+  readonly tokenTotals: TokenTotals;
+}
+
+export function aggregateRows(rows: Iterable<StepRow>): RunAggregates {
+  let stepsDone = 0;
+  let retries = 0;
+  let failedSteps = 0;
+  let costTotal = ZERO_USD;
+  let costKnownRows = 0;
+  let costUnknown = 0;
+  let prompt = 0;
+  let completion = 0;
+  let total = 0;
+  for (const row of rows) {
+    if (isDone(row.status)) stepsDone++;
+    if (row.status === "failed") failedSteps++;
+    retries += row.retries;
+    const cost = parseUsd(row.costUsd);
+    if (cost !== null) {
+      costTotal = addAmounts(costTotal, cost);
+      costKnownRows++;
+    }
+    for (const it of executionsOf(row)) if (it.status === "completed" && it.costUsd === null) costUnknown++;
+    prompt += row.tokens?.prompt ?? 0;
+    completion += row.tokens?.completion ?? 0;
+    total += row.tokens?.total ?? 0;
+  }
+  return {
+    stepsDone,
+    retries,
+    failedSteps,
+    costTotal,
+    costKnownRows,
+    costUnknown,
+    tokenTotals: { prompt, completion, total },
+  };
+}

@@ -1,0 +1,122 @@
+// The summary object of the watch command (issue 2 §4), built from a (reconciled) RunState.
+import { addAmounts, parseUsd, toUsdString } from "./money.js";
+import { executionsOf } from "./rows.js";
+import { selectElapsedMs, selectTotals } from "./selectors.js";
+import { attemptsKey, type RunState, type RunStatus, type StepStatus, type StepTrace, type Trace, type UsdAmount } from "./types.js";
+
+export interface SummaryTokens {
+  readonly prompt: number | null;
+  readonly completion: number | null;
+  readonly total: number | null;
+}
+
+export interface SummaryStep {
+  readonly stepId: string;
+  readonly name: string | null;
+  readonly attempt: number;
+  readonly loopIndex: number | null;
+  readonly status: StepStatus;
+  readonly durationMs: number | null;
+  readonly modelUsed: string | null;
+  readonly tokens: SummaryTokens | null;
+  readonly costUsd: string | null;
+}
+
+export interface Summary {
+  readonly type: "summary";
+  readonly executionId: string;
+  readonly runId: string | null;
+  readonly flow: string;
+  readonly status: RunStatus;
+  /** ISO 8601, or null when unknown. */
+  readonly startedAt: string | null;
+  readonly completedAt: string | null;
+  readonly durationMs: number | null;
+  readonly stepCount: number | null;
+  /** Exact sum of the latest attempt of every step and loop iteration (the documented total). */
+  readonly costUsd: string | null;
+  /** costUsd plus every failed attempt; null when the attempts could not all be fetched. */
+  readonly costWithRetriesUsd: string | null;
+  readonly tokens: { readonly prompt: number; readonly completion: number; readonly total: number };
+  readonly retries: number;
+  readonly failedSteps: number;
+  readonly malformedFrames: number;
+  /** One entry per step, or per iteration for a loop step. */
+  readonly steps: readonly SummaryStep[];
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** The summary's steps, one by one (lets a writer serialise a large run without holding them all). */
+export function* summarySteps(state: RunState): Generator<SummaryStep> {
+  for (const row of state.steps.rows()) {
+    for (const it of executionsOf(row)) {
+      yield {
+        stepId: row.stepId,
+        name: row.name,
+        attempt: it.attempt,
+        loopIndex: it.loopIndex,
+        status: it.status,
+        durationMs: it.durationMs,
+        modelUsed: it.modelUsed,
+        tokens: it.tokens,
+        costUsd: it.costUsd,
+      };
+    }
+  }
+}
+
+export function buildSummary(
+  state: RunState,
+  opts: { readonly executionId: string; readonly flow: string; readonly costWithRetriesUsd: string | null },
+): Summary {
+  const totals = selectTotals(state);
+  return {
+    type: "summary",
+    executionId: opts.executionId,
+    runId: state.runId,
+    flow: opts.flow,
+    status: state.status,
+    startedAt: iso(state.startedAt),
+    completedAt: iso(state.completedAt),
+    // The end time is the only "now" a finished run has; a running one has no duration yet.
+    durationMs: state.completedAt === null ? state.durationMs : selectElapsedMs(state, state.completedAt),
+    stepCount: state.stepCount,
+    costUsd: totals.costUsd,
+    costWithRetriesUsd: opts.costWithRetriesUsd,
+    tokens: totals.tokens,
+    retries: totals.retries,
+    failedSteps: totals.failedSteps,
+    malformedFrames: state.malformedFrames,
+    steps: [...summarySteps(state)],
+  };
+}
+
+/**
+ * The trace's documented total (latest attempt of every step and loop iteration) plus
+ * the cost of every earlier attempt in `attemptsByKey` (keyed by attemptsKey); null
+ * when the attempts are unknown (map null) or no cost at all is known.
+ */
+export function costWithRetries(
+  trace: Trace,
+  attemptsByKey: ReadonlyMap<string, readonly StepTrace[]> | null,
+): string | null {
+  if (attemptsByKey === null) return null;
+  let sum: UsdAmount | null = null;
+  const add = (value: string | null | undefined): void => {
+    const amount = parseUsd(value);
+    if (amount !== null) sum = sum === null ? amount : addAmounts(sum, amount);
+  };
+  const latest = new Map<string, number>();
+  for (const step of trace.steps) {
+    add(step.costUsd);
+    latest.set(attemptsKey(step.stepId, step.loopIndex), step.attempt);
+  }
+  for (const [key, attempts] of attemptsByKey) {
+    const current = latest.get(key) ?? Math.max(...attempts.map((a) => a.attempt));
+    for (const a of attempts) if (a.attempt !== current) add(a.costUsd);
+  }
+  return sum === null ? null : toUsdString(sum);
+}
