@@ -1,0 +1,418 @@
+// Follows one run to its end (issue 2 §4 "Lifecycle", issue 5 "The stream under
+// faults"): open the live stream, decode it, report MonitorSignals; when the stream
+// ends without a terminal event, drops, or stays silent too long, ask the run
+// status and either finish or reconnect with backoff. At the end load the full
+// Trace and the attempts of retried steps. Every reconnect replays the whole
+// history; rebuilding state from it is the reducer's job (signals say when).
+import type { TraceClient } from "./client.js";
+import { ApiError, isFinal } from "./errors.js";
+import type { FlowRef } from "./paths.js";
+import { redactSecrets } from "./redact.js";
+import { sanitizeLine } from "./sanitize.js";
+import type { StepTrace, Trace } from "./schemas.js";
+import type { MonitorSignal, ReceivedEvent } from "./signals.js";
+import { createSseDecoder, type RawFrame, type SseBatch } from "./sse.js";
+
+/** The part of TraceClient the monitor uses (tests and other transports can supply their own). */
+export type MonitorClient = Pick<TraceClient, "openStream" | "trace" | "jobStatus" | "stepAttempts">;
+
+export type TerminalStatus = "completed" | "failed" | "cancelled";
+
+export interface BackoffOptions {
+  /** Upper bound of the first wait; each further failure doubles it. */
+  readonly baseMs: number;
+  readonly capMs: number;
+}
+
+export interface MonitorOptions {
+  readonly client: MonitorClient;
+  readonly flow: FlowRef;
+  readonly executionId: string;
+  /** Aborting ends the monitor promptly: monitorRun rejects with the signal's reason. */
+  readonly signal: AbortSignal;
+  readonly onSignal: (signal: MonitorSignal) => void;
+  /** Every dispatched SSE frame as received (for `--record`). */
+  readonly onRawFrame?: (raw: RawFrame) => void;
+  /** No byte at all (comments included) for this long: check the status, reconnect. Default 90 s. */
+  readonly idleTimeoutMs?: number;
+  /** No successful answer of any kind for this long: MonitorError. Default 5 min. */
+  readonly giveUpAfterMs?: number;
+  /** Reconnect backoff with full jitter. Default 1 s doubling up to 30 s. */
+  readonly backoff?: BackoffOptions;
+  /** Jitter source in [0, 1). Default Math.random. */
+  readonly random?: () => number;
+  /** Clock for signal times and the give-up deadline. Default Date.now. */
+  readonly now?: () => number;
+  /** Fetch `attempt=all` for every step whose attempt > 1 once the run ended. Default true. */
+  readonly fetchRetriedAttempts?: boolean;
+  /** Largest SSE frame accepted (see sse.ts DEFAULT_MAX_FRAME_BYTES). */
+  readonly maxFrameBytes?: number;
+  /**
+   * Multiplies every wait before a reconnect (tests use a small value so that
+   * 1-60 s server hints stay quick). Signals report the unscaled delay. Default 1.
+   */
+  readonly delayScale?: number;
+}
+
+export interface MonitorResult {
+  readonly status: TerminalStatus;
+  /** The full Trace loaded after the run ended; null when it could not be loaded. */
+  readonly trace: Trace | null;
+  /**
+   * Every attempt of each retried step, keyed `${stepId}#${loopIndex ?? ""}`; null when
+   * any fetch failed, the trace is missing, or fetchRetriedAttempts is false.
+   */
+  readonly retriedAttempts: Map<string, StepTrace[]> | null;
+}
+
+/** The monitor cannot follow this run (exit status 3): 401, 403, 404, not a stream, or no contact for too long. */
+export class MonitorError extends Error {
+  override readonly name = "MonitorError";
+  readonly exitStatus = 3;
+  /** HTTP status of the answer that ended monitoring, or null (no contact). */
+  readonly status: number | null;
+  readonly code: string | null;
+  readonly requestId: string | null;
+
+  constructor(message: string, apiError?: ApiError) {
+    super(message, apiError === undefined ? undefined : { cause: apiError });
+    this.status = apiError?.status ?? null;
+    this.code = apiError?.code ?? null;
+    this.requestId = apiError?.requestId ?? null;
+  }
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 90_000;
+export const DEFAULT_GIVE_UP_AFTER_MS = 300_000;
+export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1_000, capMs: 30_000 };
+/** A server's `retry:` hint is clamped to this range (0 or 1e11 must not storm or stall). */
+export const SERVER_RETRY_MIN_MS = 1_000;
+export const SERVER_RETRY_MAX_MS = 60_000;
+/** Parallel `attempt=all` fetches at the end. */
+const ATTEMPT_FETCH_CONCURRENCY = 4;
+
+/** `${stepId}#${loopIndex ?? ""}`: the key of MonitorResult.retriedAttempts. */
+export function attemptsKey(stepId: string, loopIndex: number | null | undefined): string {
+  return `${stepId}#${loopIndex ?? ""}`;
+}
+
+/** A server status as a terminal status, or null while the run is not over. */
+export function terminalStatusOf(status: string): TerminalStatus | null {
+  switch (status.toLowerCase()) {
+    case "completed":
+      return "completed";
+    case "failed":
+      return "failed";
+    case "cancelled":
+    case "canceled":
+      return "cancelled";
+    default:
+      return null;
+  }
+}
+
+/** A `retry:` value in the allowed range; anything unusable (NaN, negative) gives the minimum. */
+export function clampServerRetry(ms: number): number {
+  if (!Number.isFinite(ms) || ms < SERVER_RETRY_MIN_MS) return SERVER_RETRY_MIN_MS;
+  return Math.min(ms, SERVER_RETRY_MAX_MS);
+}
+
+export interface ReconnectDelayInput {
+  /** Consecutive failures so far, at least 1. */
+  readonly failures: number;
+  readonly backoff: BackoffOptions;
+  readonly random: () => number;
+  /** The last `retry:` from the server, already clamped, or null. */
+  readonly serverRetryMs: number | null;
+  /** From a 429/503 answer's Retry-After, or undefined. */
+  readonly retryAfterMs: number | undefined;
+}
+
+/**
+ * Full jitter: a uniform wait in [0, min(cap, base * 2^(failures-1))). A server
+ * hint (`retry:`, Retry-After) is a floor: the server asked us not to come back sooner.
+ */
+export function reconnectDelay(input: ReconnectDelayInput): number {
+  const { failures, backoff, random, serverRetryMs, retryAfterMs } = input;
+  const ceiling = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.min(Math.max(failures - 1, 0), 30));
+  const jitter = Math.floor(Math.min(Math.max(random(), 0), 1) * ceiling);
+  return Math.max(jitter, serverRetryMs ?? 0, retryAfterMs ?? 0);
+}
+
+/** How one connection ended. */
+type ConnectionOutcome =
+  | { readonly kind: "terminal"; readonly status: TerminalStatus }
+  /** `opened`: the stream answered 200 (else it could not be opened: no status check then). */
+  | { readonly kind: "closed"; readonly reason: string; readonly opened: boolean; readonly retryAfterMs?: number };
+
+/** Follows the run to its end. Rejects with MonitorError (exit status 3), or the abort reason. */
+export async function monitorRun(options: MonitorOptions): Promise<MonitorResult> {
+  const { client, flow, executionId, signal, onSignal } = options;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const giveUpAfterMs = options.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
+  const delayScale = options.delayScale ?? 1;
+
+  let lastEventId: string | null = null;
+  let firstEventIdEver: string | null = null;
+  let serverRetryMs: number | null = null;
+  let failures = 0;
+  let lastContactAt = now();
+
+  signal.throwIfAborted();
+
+  /** One connection: open, read until terminal, end, drop or idle. Final errors throw MonitorError. */
+  async function follow(attempt: number): Promise<ConnectionOutcome> {
+    onSignal({ type: "stream/connecting", attempt, at: now() });
+    const connection = new AbortController();
+    const stopConnection = (): void => connection.abort(signal.reason);
+    signal.addEventListener("abort", stopConnection, { once: true });
+    const sentLastEventId = lastEventId;
+    let watchdog: NodeJS.Timeout | undefined;
+    let iterator: AsyncIterator<Uint8Array> | undefined;
+    try {
+      let body: AsyncIterable<Uint8Array>;
+      try {
+        ({ body } = await client.openStream(flow, executionId, {
+          signal: connection.signal,
+          lastEventId: sentLastEventId,
+        }));
+      } catch (err) {
+        signal.throwIfAborted();
+        if (isFinal(err)) throw cannotMonitor(err);
+        const retryAfterMs = err instanceof ApiError ? err.retryAfterMs : undefined;
+        return {
+          kind: "closed",
+          reason: oneLine(err),
+          opened: false,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        };
+      }
+      lastContactAt = now();
+
+      // `resumed` needs the first event when a Last-Event-ID was sent: did the
+      // server skip what we had (resume) or replay from the start?
+      let openedReported = sentLastEventId === null;
+      if (openedReported) onSignal({ type: "stream/opened", at: now(), resumed: false });
+
+      // Idle watchdog: one timer re-armed lazily from the time of the last byte.
+      let lastByteAt = performance.now();
+      let idle = false;
+      const armWatchdog = (ms: number): void => {
+        watchdog = setTimeout(() => {
+          const silentMs = performance.now() - lastByteAt;
+          if (silentMs < idleTimeoutMs) {
+            armWatchdog(idleTimeoutMs - silentMs);
+            return;
+          }
+          idle = true;
+          connection.abort(new Error("idle"));
+        }, ms);
+      };
+      armWatchdog(idleTimeoutMs);
+
+      const decoder = createSseDecoder({
+        now,
+        ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
+        ...(options.onRawFrame === undefined ? {} : { onRawFrame: options.onRawFrame }),
+      });
+      let received = false;
+      iterator = body[Symbol.asyncIterator]();
+      for (;;) {
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await iterator.next();
+        } catch (err) {
+          signal.throwIfAborted();
+          const reason = idle ? `no data for ${formatSeconds(idleTimeoutMs)}` : `connection lost: ${oneLine(err)}`;
+          return { kind: "closed", reason, opened: true };
+        }
+        const batch = next.done ? decoder.end() : decoder.push(next.value);
+        if (!next.done) {
+          lastByteAt = performance.now();
+          lastContactAt = now();
+          if (!received) {
+            received = true;
+            // Data flows again: the next failure starts the backoff from its base.
+            failures = 0;
+          }
+        }
+        if (batch.events.length > 0 && !openedReported) {
+          openedReported = true;
+          const firstId = batch.events[0]?.id;
+          const resumed = firstId !== undefined && firstId !== firstEventIdEver;
+          onSignal({ type: "stream/opened", at: now(), resumed });
+        }
+        const terminal = report(batch);
+        if (terminal !== null) return { kind: "terminal", status: terminal };
+        if (next.done) return { kind: "closed", reason: "the stream ended before the run did", opened: true };
+      }
+    } finally {
+      clearTimeout(watchdog);
+      signal.removeEventListener("abort", stopConnection);
+      connection.abort();
+      // Closes the response body (and its socket) when we stopped early.
+      await iterator?.return?.().catch(() => undefined);
+    }
+  }
+
+  /** Emits one chunk's signals; returns the terminal status when a flow_completed came. */
+  function report(batch: SseBatch): TerminalStatus | null {
+    const at = now();
+    let terminal: TerminalStatus | null = null;
+    if (batch.events.length > 0) {
+      for (const received of batch.events) {
+        terminal ??= terminalOf(received);
+        if (received.id !== undefined) {
+          lastEventId = received.id;
+          firstEventIdEver ??= received.id;
+        }
+      }
+      onSignal({ type: "stream/events", events: batch.events });
+    }
+    if (batch.malformed.length > 0) {
+      for (const [reason, count] of countByReason(batch.malformed)) {
+        onSignal({ type: "stream/malformed", count, reason: sanitizeLine(reason), at });
+      }
+    }
+    if (batch.unknown > 0) onSignal({ type: "stream/unknown", count: batch.unknown, at });
+    if (batch.retryMs !== null) serverRetryMs = clampServerRetry(batch.retryMs);
+    return terminal;
+  }
+
+  /** The run status out of band: job status, else the trace's run summary. Null when unknown or not over. */
+  async function checkStatus(): Promise<TerminalStatus | null> {
+    let status: string | null = null;
+    try {
+      status = (await client.jobStatus(flow, executionId, { signal })).status;
+    } catch {
+      signal.throwIfAborted();
+      try {
+        status = (await client.trace(flow, executionId, { signal })).flowRun.status;
+      } catch {
+        signal.throwIfAborted();
+      }
+    }
+    if (status === null) return null;
+    lastContactAt = now();
+    onSignal({ type: "run/status", status, at: now() });
+    return terminalStatusOf(status);
+  }
+
+  let status: TerminalStatus | null = null;
+  for (let attempt = 1; status === null; attempt++) {
+    const outcome = await follow(attempt);
+    if (outcome.kind === "terminal") {
+      status = outcome.status;
+      break;
+    }
+    // A stream that could not be opened says nothing about the run; asking the
+    // status then would only add load to a server that is failing.
+    if (outcome.opened) {
+      status = await checkStatus();
+      if (status !== null) break;
+    }
+    onSignal({ type: "stream/closed", reason: outcome.reason, at: now() });
+    failures += 1;
+    const sinceContact = now() - lastContactAt;
+    if (sinceContact >= giveUpAfterMs) {
+      throw new MonitorError(
+        `cannot monitor: no answer from the server for ${formatSeconds(sinceContact)} (last: ${outcome.reason})`,
+      );
+    }
+    const delayMs = Math.min(
+      reconnectDelay({ failures, backoff, random, serverRetryMs, retryAfterMs: outcome.retryAfterMs }),
+      giveUpAfterMs - sinceContact,
+    );
+    onSignal({ type: "stream/reconnecting", attempt: attempt + 1, delayMs, reason: outcome.reason, at: now() });
+    await sleep(delayMs * delayScale, signal);
+  }
+
+  onSignal({ type: "stream/ended", at: now() });
+  return finish(status);
+
+  async function finish(streamStatus: TerminalStatus): Promise<MonitorResult> {
+    let trace: Trace | null = null;
+    try {
+      trace = await client.trace(flow, executionId, { signal });
+    } catch {
+      signal.throwIfAborted();
+    }
+    if (trace === null) return { status: streamStatus, trace: null, retriedAttempts: null };
+    onSignal({ type: "trace/loaded", trace, final: true, at: now() });
+    // The trace is the authority once loaded (a flow_completed without a summary says "completed").
+    const finalStatus = terminalStatusOf(trace.flowRun.status) ?? streamStatus;
+    const retriedAttempts = options.fetchRetriedAttempts === false ? null : await loadRetriedAttempts(trace);
+    return { status: finalStatus, trace, retriedAttempts };
+  }
+
+  async function loadRetriedAttempts(trace: Trace): Promise<Map<string, StepTrace[]> | null> {
+    const retried = trace.steps.filter((step) => step.attempt > 1);
+    const result = new Map<string, StepTrace[]>();
+    let failed = false;
+    let nextIndex = 0;
+    const worker = async (): Promise<void> => {
+      while (!failed && nextIndex < retried.length) {
+        const step = retried[nextIndex++] as StepTrace;
+        const loopIndex = step.loopIndex ?? null;
+        try {
+          const { attempts } = await client.stepAttempts(flow, executionId, step.stepId, { signal, loopIndex });
+          result.set(attemptsKey(step.stepId, loopIndex), attempts);
+          onSignal({ type: "attempts/loaded", stepId: step.stepId, loopIndex, attempts, at: now() });
+        } catch {
+          signal.throwIfAborted();
+          failed = true;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ATTEMPT_FETCH_CONCURRENCY, retried.length) }, worker));
+    return failed ? null : result;
+  }
+}
+
+function terminalOf(received: ReceivedEvent): TerminalStatus | null {
+  const { event } = received;
+  if (event.type !== "flow_completed") return null;
+  const summaryStatus = event.summary?.["status"];
+  const status = typeof summaryStatus === "string" ? terminalStatusOf(summaryStatus) : null;
+  return status === "failed" || status === "cancelled" ? status : "completed";
+}
+
+function cannotMonitor(err: unknown): MonitorError {
+  if (err instanceof ApiError) return new MonitorError(`cannot monitor: ${err.message}`, err);
+  return new MonitorError(`cannot monitor: ${oneLine(err)}`);
+}
+
+/** Any error as one redacted, printable line. */
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message || err.name : String(err);
+  return redactSecrets(sanitizeLine(text));
+}
+
+function countByReason(reasons: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const reason of reasons) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  return counts;
+}
+
+function formatSeconds(ms: number): string {
+  return `${String(Math.round(ms / 100) / 10)} s`;
+}
+
+/** Waits `ms`, or rejects with the abort reason as soon as `signal` aborts (the timer is cleared). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
