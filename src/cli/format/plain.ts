@@ -39,7 +39,6 @@ interface Reported {
   failedAttempt: number;
   /** The second iteration was announced: the row is a loop being summarised. */
   loop: boolean;
-  loopClosed: boolean;
   lastProgressAt: number;
 }
 
@@ -58,12 +57,16 @@ function signalTime(signal: MonitorSignal): number | null {
 export class PlainOutput implements WatchOutput {
   private readonly style: Style;
   private readonly reported = new Map<string, Reported>();
+  /** Loops announced and not yet summarised (a later iteration reopens one). */
+  private readonly openLoops = new Set<string>();
   private runStartReported = false;
   private runEndReported = false;
   private opens = 0;
   /** Clock origin of the `[mm:ss.d]` prefix: the run's start once known, else the first signal. */
   private origin: number | null = null;
   private originIsRunStart = false;
+  /** Time of the latest signal (the final lines are stamped with it). */
+  private lastAt = 0;
   private lastTable: StepTable | null = null;
   private lastReplaying = false;
 
@@ -112,17 +115,21 @@ export class PlainOutput implements WatchOutput {
         break;
     }
     this.reportRows(signal, state, at, lines);
-    if (lines.length > 0) {
-      const prefix = style.paint("dim", formatClock(at - (this.origin ?? at)));
-      this.write(lines.map((line) => `${prefix} ${line}\n`).join(""));
-    }
+    this.writeLines(lines, at);
+    this.lastAt = at;
+  }
+
+  private writeLines(lines: readonly string[], at: number): void {
+    if (lines.length === 0) return;
+    const prefix = this.style.paint("dim", formatClock(at - (this.origin ?? at)));
+    this.write(lines.map((line) => `${prefix} ${line}\n`).join(""));
   }
 
   finish(state: RunState, summary: Summary): void {
     const lines: string[] = [];
     // A run whose end was never seen on the stream (learnt from the final trace) still gets its lines.
-    this.reportRows(null, state, this.origin ?? 0, lines);
-    if (lines.length > 0) this.write(lines.map((line) => `${line}\n`).join(""));
+    this.reportRows(null, state, this.lastAt, lines);
+    this.writeLines(lines, this.lastAt);
     this.write(`\n${renderSummaryTable(state, summary, this.style)}`);
   }
 
@@ -133,32 +140,24 @@ export class PlainOutput implements WatchOutput {
       lines.push(`${this.style.paint("cyan", this.style.glyph("run"))} run started${count}`);
     }
 
-    const rows = this.candidateRows(signal, state);
-    // A step seen for the first time means the run moved past any loop that had finished its iteration.
-    let newStepAppeared = false;
-    for (const row of rows) {
+    for (const row of this.candidateRows(signal, state)) {
       const seen = this.reported.get(row.stepId);
       if (!isAhead(row, seen)) continue;
+      // A step seen for the first time: the run moved past every loop that finished its iteration.
+      if (seen === undefined) this.closeLoops(state, lines, () => true);
       this.reportRow(row, seen, at, lines);
-      if (seen === undefined) newStepAppeared = true;
     }
 
     const runEnded = TERMINAL_RUN_STATUSES.has(state.status);
-    const loopEndedIds = new Set<string>();
-    if (signal?.type === "stream/events") {
-      for (const { event } of signal.events) {
-        if (event.type === "loop_completed" && event.stepId != null) loopEndedIds.add(event.stepId);
-      }
-    }
     const finalTrace = signal === null || (signal.type === "trace/loaded" && signal.final);
-    for (const [stepId, seen] of this.reported) {
-      if (!seen.loop || seen.loopClosed) continue;
-      const row = state.steps.get(stepId);
-      if (row === undefined || STATUS_RANK[row.status] < 3) continue;
-      if (runEnded || finalTrace || newStepAppeared || loopEndedIds.has(stepId)) {
-        seen.loopClosed = true;
-        lines.push(this.loopDoneLine(row));
+    if (runEnded || finalTrace) {
+      this.closeLoops(state, lines, () => true);
+    } else if (signal?.type === "stream/events") {
+      const ended = new Set<string>();
+      for (const { event } of signal.events) {
+        if (event.type === "loop_completed" && event.stepId != null) ended.add(event.stepId);
       }
+      if (ended.size > 0) this.closeLoops(state, lines, (stepId) => ended.has(stepId));
     }
 
     // The run's end is reported with the final trace, so that what only the trace tells
@@ -166,6 +165,16 @@ export class PlainOutput implements WatchOutput {
     if (runEnded && finalTrace && !this.runEndReported) {
       this.runEndReported = true;
       lines.push(this.runEndLine(state));
+    }
+  }
+
+  /** One summary line for each open loop whose current iteration is over (and `which` accepts). */
+  private closeLoops(state: RunState, lines: string[], which: (stepId: string) => boolean): void {
+    for (const stepId of this.openLoops) {
+      const row = state.steps.get(stepId);
+      if (row === undefined || STATUS_RANK[row.status] < 3 || !which(stepId)) continue;
+      this.openLoops.delete(stepId);
+      lines.push(this.loopDoneLine(row));
     }
   }
 
@@ -202,7 +211,6 @@ export class PlainOutput implements WatchOutput {
       rank: 0,
       failedAttempt: 0,
       loop: false,
-      loopClosed: false,
       lastProgressAt: at,
     };
     const rank = STATUS_RANK[row.status];
@@ -217,6 +225,7 @@ export class PlainOutput implements WatchOutput {
         prev.loop = true;
         prev.lastProgressAt = at;
       }
+      this.openLoops.add(row.stepId);
       if (row.attempt > 1) lines.push(this.retryLine(label, row.attempt, where));
       if (row.status === "failed") lines.push(this.failedLine(label, row.attempt, row.lastError, where));
       prev.iterations = row.iterations;
