@@ -4,10 +4,12 @@ import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { PRICE_PATTERN } from "./pricing.js";
 
-/** A fixed value or an inclusive [min, max] range to draw from. */
+const ONE_DAY_MS = 86_400_000;
+const Millis = z.number().nonnegative().max(ONE_DAY_MS);
+/** A fixed duration or an inclusive [min, max] range to draw from (ms, at most one day). */
 const Range = z
-  .union([z.number().nonnegative(), z.tuple([z.number().nonnegative(), z.number().nonnegative()])], {
-    error: "expected a number >= 0 or a range [min, max]",
+  .union([Millis, z.tuple([Millis, Millis])], {
+    error: "expected a number of ms (0 to 86400000) or a range [min, max]",
   })
   .refine((r) => typeof r === "number" || r[0] <= r[1], "range [min, max] needs min <= max");
 const IntRange = z
@@ -18,7 +20,7 @@ const IntRange = z
 
 const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
-export const StepDefinitionSchema = z.strictObject({
+const StepDefinitionSchema = z.strictObject({
   /** Step id on the wire (keep it URL-safe: the official SDK does not encode it). */
   id: z.string().min(1),
   /** Display name sent on stream events (default: the id). */
@@ -57,7 +59,7 @@ const ModelPriceSchema = z.strictObject({
   output: z.string().regex(PRICE_PATTERN, "a decimal string with at most 6 decimals"),
 });
 
-export const FlowDefinitionSchema = z
+const FlowDefinitionSchema = z
   .strictObject({
     /** `org/project/slug`. */
     ref: z.string().regex(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be org/project/slug"),
@@ -83,7 +85,7 @@ export type FlowDefinition = z.input<typeof FlowDefinitionSchema>;
 export type ValidFlow = z.output<typeof FlowDefinitionSchema>;
 export type ValidStep = ValidFlow["steps"][number];
 
-export const FlowsFileSchema = z
+const FlowsFileSchema = z
   .strictObject({ flows: z.array(FlowDefinitionSchema).min(1) })
   .superRefine((file, ctx) => {
     const seen = new Set<string>();

@@ -71,10 +71,10 @@ const TEMPLATES: readonly Template[] = [
   template("step", "POST", paths.step(FLOW, VERSION)),
 ];
 
-function bind(template: Template, segments: readonly string[]): Map<Param, string> | null {
-  if (template.segments.length !== segments.length) return null;
+function bind(route: Template, segments: readonly string[]): Map<Param, string> | null {
+  if (route.segments.length !== segments.length) return null;
   const values = new Map<Param, string>();
-  for (const [index, part] of template.segments.entries()) {
+  for (const [index, part] of route.segments.entries()) {
     const value = segments[index] ?? "";
     if ("literal" in part) {
       if (value !== part.literal) return null;

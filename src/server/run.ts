@@ -27,6 +27,8 @@ export interface RunInit {
 /** The JSON of a StepTrace (PROTOCOL.md). */
 export type StepTraceJson = Record<string, unknown>;
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function isoAt(anchorMs: number, offsetMs: number): string {
   return new Date(anchorMs + offsetMs).toISOString();
 }
@@ -111,7 +113,8 @@ export class SimulatedRun {
   private schedule(): void {
     const entry = this.plan.entries[this.nextEntry];
     if (entry === undefined) return;
-    const delay = Math.max(0, entry.at - (performance.now() - this.submittedMono));
+    // setTimeout takes at most 2^31-1 ms; a longer wait just wakes up early and reschedules.
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, entry.at - (performance.now() - this.submittedMono)));
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.releaseDue();

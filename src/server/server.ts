@@ -3,6 +3,7 @@
 import { createHash, randomInt, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { API_VERSION, API_VERSION_HEADER, REQUEST_ID_HEADER, formatFlowRef, parseFlowRef, type FlowRef } from "../api/paths.js";
 import { RunRequest } from "../api/schemas.js";
 import { BUILTIN_FLOWS } from "./builtin-flows.js";
@@ -97,6 +98,7 @@ class Simulator {
   private readonly runs = new Map<string, SimulatedRun>();
   private readonly streams = new Set<SseStream>();
   private readonly waitingExecutes = new Set<() => void>();
+  private closed = false;
 
   constructor(
     private readonly options: {
@@ -129,12 +131,14 @@ class Simulator {
   }
 
   shutdown(): void {
+    this.closed = true;
     for (const run of this.runs.values()) run.stop();
     for (const stream of [...this.streams]) stream.end();
     for (const unsubscribe of [...this.waitingExecutes]) unsubscribe();
   }
 
   startRun(ref: FlowRef, request: RunRequest, triggerType: TriggerType): SimulatedRun | null {
+    if (this.closed) throw new Error("the server is closed");
     const flow = this.flows.get(flowKey(ref));
     if (flow === undefined) return null;
     const ordinal = flow.runsStarted++;
@@ -359,6 +363,25 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
   });
 
+  // Requests node:http cannot parse get the same error shape and request id as the rest.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+    const body = JSON.stringify({
+      detail: tooLarge
+        ? { code: "HEADERS_TOO_LARGE", message: "the request headers are too large" }
+        : { code: "BAD_REQUEST", message: "the request is not valid HTTP/1.1" },
+    });
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${String(Buffer.byteLength(body))}\r\n` +
+        `${REQUEST_ID_HEADER}: ${newRequestId()}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -382,12 +405,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       });
       return closing;
     },
-    submitRun(flowRef, body = {}) {
+    async submitRun(flowRef, body = {}) {
       const ref = parseFlowRef(flowRef);
-      if ("error" in ref) return Promise.reject(new Error(ref.error));
+      if ("error" in ref) throw new Error(ref.error);
       const run = simulator.startRun(ref, RunRequest.parse(body), "job");
-      if (run === null) return Promise.reject(new Error(`unknown flow ${flowRef}`));
-      return Promise.resolve(run.executionId);
+      if (run === null) throw new Error(`unknown flow ${flowRef}`);
+      return run.executionId;
     },
     debugStats: () => simulator.stats(),
   };

@@ -128,12 +128,31 @@ describe("a server with added flows", () => {
     }
   });
 
-  it("submitRun rejects unknown and malformed flow refs", async () => {
+  it("submitRun rejects unknown and malformed flow refs, and any flow once closed", async () => {
     const server = await startServer({ port: 0 });
     try {
       await expect(server.submitRun("acme/spelling/nope")).rejects.toThrow("unknown flow acme/spelling/nope");
       await expect(server.submitRun("just-a-slug")).rejects.toThrow(/bare slug/);
     } finally {
+      await server.close();
+    }
+    await expect(server.submitRun("acme/spelling/grade-3")).rejects.toThrow("the server is closed");
+    expect(server.debugStats()).toMatchObject({ runs: 0, timers: 0 });
+  });
+
+  it("a very slow speed keeps every timer within setTimeout's range", async () => {
+    // At speed 1e-8 the queue delay alone is 3e10 ms, past setTimeout's 2^31-1 ms limit.
+    const server = await startServer({ port: 0, speed: 1e-8 });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on("warning", onWarning);
+    try {
+      await server.submitRun("acme/spelling/grade-3");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(warnings).not.toContain("TimeoutOverflowWarning");
+      expect(server.debugStats()).toMatchObject({ activeRuns: 1, timers: 1 });
+    } finally {
+      process.off("warning", onWarning);
       await server.close();
     }
   });

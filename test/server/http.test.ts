@@ -1,6 +1,7 @@
 // The server's HTTP surface under hostile or careless clients: errors in PROTOCOL.md's
 // shape, body limits, paths that try to escape their route, and streams.
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeSegment, paths } from "../../src/api/paths.js";
 import { startServer, type FlowDefinition, type RunningServer } from "../../src/server/index.js";
@@ -67,6 +68,20 @@ describe("errors", () => {
 
     const step = await raw(server, "POST", api(paths.step(GRADE3_REF)), { headers: JSON_HEADERS, body: "{}" });
     expect([step.status, detail(step).code]).toEqual([501, "NOT_IMPLEMENTED"]);
+  });
+
+  it("a request that is not HTTP gets the error shape and a request id too", async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(server.port, "127.0.0.1", () => socket.write("GARBAGE / NOT-HTTP\r\n\r\n"));
+      let text = "";
+      socket.setEncoding("utf8");
+      socket.on("data", (chunk: string) => (text += chunk));
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toMatch(/\r\nX-Request-ID: req_[0-9a-f]{24}\r\n/);
+    expect(answer).toContain('{"detail":{"code":"BAD_REQUEST"');
   });
 
   it("versioned execute and jobs paths are accepted", async () => {
