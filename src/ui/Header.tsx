@@ -1,0 +1,58 @@
+// Two header lines: what is watched and how (flow, execution, status, clock, connection),
+// then the running totals (steps, retries, failures, exact cost, tokens).
+import { Box, Text } from "ink";
+import { memo } from "react";
+import { sanitizeLine } from "../api/sanitize.js";
+import { formatUsd } from "../state/money.js";
+import { selectElapsedMs, selectTotals } from "../state/selectors.js";
+import type { RunState } from "../state/types.js";
+import { connectionLabel, formatClock, formatInteger, RUN_COLOR } from "./format.js";
+import { fit, textWidth } from "./text.js";
+import { tint, type Theme } from "./theme.js";
+
+const EXACT_DIGITS = 30;
+
+export interface HeaderProps {
+  readonly run: RunState;
+  /** 0 when the run is not ticking (elapsed comes from the recorded times). */
+  readonly now: number;
+  readonly flowLabel: string;
+  readonly executionId: string;
+  readonly width: number;
+  readonly theme: Theme;
+}
+
+export const Header = memo(function Header({ run, now, flowLabel, executionId, width, theme }: HeaderProps) {
+  const { g } = theme;
+  const status = `${g.run[run.status]} ${run.status}`;
+  const clock = formatClock(selectElapsedMs(run, now));
+  const connection = connectionLabel(run.connection, run.final, g);
+  const right = `  ${status}  ${clock}  ${connection}`;
+  const leftWidth = Math.max(0, width - textWidth(right));
+  const left = fit(`${sanitizeLine(flowLabel)}  ${sanitizeLine(executionId)}`, leftWidth, { ellipsis: g.ellipsis });
+
+  const totals = selectTotals(run);
+  const steps = `steps ${String(totals.stepsDone)}/${totals.stepCount === null ? "?" : String(totals.stepCount)}`;
+  const tokens = `tokens ${formatInteger(totals.tokens.total)} (${formatInteger(totals.tokens.prompt)}/${formatInteger(
+    totals.tokens.completion,
+  )})`;
+  // The total is exact: every fraction digit the sum has (no rounding in the header).
+  const unknown = totals.costUnknown > 0 ? ` (+${String(totals.costUnknown)} unknown)` : "";
+  const cost = `${formatUsd(totals.costUsd, { ascii: theme.ascii, digits: EXACT_DIGITS })}${unknown}`;
+  const line2 = `${steps}  retries ${String(totals.retries)}  failed ${String(totals.failedSteps)}  cost ${cost}  ${tokens}`;
+  const connectionColor =
+    run.connection.kind === "live" ? "green" : run.connection.kind === "reconnecting" ? "yellow" : undefined;
+
+  return (
+    <Box flexDirection="column">
+      <Text wrap="truncate">
+        <Text bold>{left}</Text>
+        {"  "}
+        <Text {...tint(theme, RUN_COLOR[run.status])}>{status}</Text>
+        {`  ${clock}  `}
+        <Text {...tint(theme, connectionColor)}>{connection}</Text>
+      </Text>
+      <Text wrap="truncate">{fit(line2, width, { ellipsis: g.ellipsis })}</Text>
+    </Box>
+  );
+});
