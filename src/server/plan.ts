@@ -10,8 +10,6 @@ export const SNAPSHOT_LIMIT_BYTES = 64 * 1024;
 /** Time between submission and run_started, at speed 1. */
 const QUEUE_DELAY_MS = 300;
 
-export type AttemptStatus = "running" | "completed" | "failed" | "skipped";
-
 export interface StepError {
   readonly code: string;
   readonly message: string;
@@ -25,7 +23,8 @@ export interface AttemptRecord {
   readonly stepIndex: number;
   readonly attempt: number;
   readonly loopIndex: number | null;
-  readonly status: Exclude<AttemptStatus, "running">;
+  /** Final status; the trace shows `running` while a released attempt has not finished. */
+  readonly status: "completed" | "failed" | "skipped";
   readonly startedAtMs?: number;
   readonly completedAtMs?: number;
   readonly durationMs?: number;
