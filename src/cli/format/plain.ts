@@ -226,7 +226,10 @@ export class PlainOutput implements WatchOutput {
         prev.lastProgressAt = at;
       }
       this.openLoops.add(row.stepId);
-      if (row.attempt > 1) lines.push(this.retryLine(label, row.attempt, where));
+      if (row.attempt > 1) {
+        if (row.lastError !== null) lines.push(this.failedLine(label, row.attempt - 1, row.lastError, where));
+        lines.push(this.retryLine(label, row.attempt, where));
+      }
       if (row.status === "failed") lines.push(this.failedLine(label, row.attempt, row.lastError, where));
       prev.iterations = row.iterations;
       prev.attempt = row.attempt;

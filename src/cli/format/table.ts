@@ -9,11 +9,19 @@ import { displayWidth, formatCount, formatDuration, truncate, type Style } from 
 const MAX_STEP_CHARS = 40;
 const MAX_MODEL_CHARS = 24;
 
-/** `name (id)`, or the id alone when the step has no name (or the name is the id); sanitized. */
-export function stepLabel(row: StepRow, style: Style): string {
+/**
+ * `name (id)`, or the id alone when the step has no name (or the name is the id);
+ * sanitized. With `max`, the name is cut first so that the id stays readable.
+ */
+export function stepLabel(row: StepRow, style: Style, max?: number): string {
   const id = sanitizeLine(row.stepId);
-  if (row.name === null || row.name === "" || row.name === row.stepId) return id;
-  return `${sanitizeLine(row.name)} (${truncate(id, MAX_STEP_CHARS, style.ellipsis)})`;
+  if (row.name === null || row.name === "" || row.name === row.stepId) {
+    return max === undefined ? id : truncate(id, max, style.ellipsis);
+  }
+  const shownId = truncate(id, Math.floor((max ?? MAX_STEP_CHARS) / 2), style.ellipsis);
+  const name = sanitizeLine(row.name);
+  if (max === undefined) return `${name} (${shownId})`;
+  return `${truncate(name, Math.max(1, max - displayWidth(shownId) - 3), style.ellipsis)} (${shownId})`;
 }
 
 /** The server's total when it gave one, else prompt + completion when both are known. */
@@ -37,7 +45,7 @@ export function renderSummaryTable(state: RunState, summary: Summary, style: Sty
     {
       title: "step",
       right: false,
-      cell: (row) => truncate(stepLabel(row, style), MAX_STEP_CHARS, style.ellipsis),
+      cell: (row) => stepLabel(row, style, MAX_STEP_CHARS),
     },
     { title: "attempt", right: true, cell: (row) => String(row.attempt) },
     { title: "iterations", right: true, cell: (row) => (row.isLoop ? String(row.iterations) : dash) },
