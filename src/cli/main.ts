@@ -9,6 +9,9 @@ import { installLifecycle, type Lifecycle } from "./signals.js";
 
 /** One redacted, sanitized line for an error that should never have happened, then exit 1. */
 async function reportBug(error: unknown, lifecycle: Lifecycle): Promise<never> {
+  // Once a signal or a dead stdout aborted everything, a late rejection is a consequence
+  // of that abort, not a bug: the exit already under way keeps its status.
+  if (lifecycle.signal.aborted) return lifecycle.exit(EXIT.BUG);
   let line = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   try {
     const [{ redactSecrets }, { sanitizeLine }] = await Promise.all([

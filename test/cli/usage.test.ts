@@ -1,6 +1,7 @@
 // The CLI as a child process: usage and configuration errors exit 2 with one
 // line plus the hint, --help and --version, and the key is never printed.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -65,6 +66,23 @@ describe("usage errors exit 2 with one line and the hint", () => {
     const fromFile = await runCli(["exec-1", "--flow", "a/b/c", "--api-key-file", file], cliEnv());
     expectUsageError(fromFile, /does not start with nk_/);
     expectNoKey(fromFile, wrongKey);
+  });
+
+  it("names an unreadable --flows file", async () => {
+    const missing = join(tmpdir(), "noukai-top-no-such-flows.json");
+    expectUsageError(await runCli(["serve", "--port", "0", "--flows", missing], cliEnv()), /^noukai-top: cannot read flows file .*no such file$/);
+  });
+
+  it("says when the serve port is taken", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const result = await runCli(["serve", "--port", String(port)], cliEnv());
+      expectUsageError(result, `noukai-top: cannot listen on 127.0.0.1:${String(port)}: the address is in use (try --port 0 for a free port)`);
+    } finally {
+      taken.close();
+    }
   });
 
   it("asks for a key when there is none", async () => {
