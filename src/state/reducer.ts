@@ -1,13 +1,13 @@
 // The run reducer: (state, action) -> state, pure (time only comes from the actions).
 //
-// Update model (issue 6: 1,000,000 events / 500,000 steps in well under 300 MB). Every
-// action returns a new RunState object, and rows (StepRow, IterationRow) are immutable
-// objects that are replaced, never mutated. The containers are not copied: the step
-// table and a loop row's iterationRows array are updated in place and `version` is
-// bumped, so a batch costs O(events), not O(steps). The price: a caller must not keep
-// using an older state (or a rows() array) after passing it to reduceRun; everything
-// that reads state (selectors, the UI) keys on `version`. A `stream/events` batch is
-// applied in one call with one new RunState at the end.
+// Update model (issue 6: 1,000,000 events / 500,000 steps within a 300 MB process).
+// Every action returns a new RunState object, and rows (StepRow, IterationRow) are
+// immutable objects that are replaced, never mutated. The containers are not copied:
+// the step table and a loop row's iterationRows array are updated in place (by the
+// reconcile too) and `version` is bumped, so a batch costs O(events), not O(steps). The
+// price: a caller must not keep using an older state (or a rows() array) after passing
+// it to reduceRun; everything that reads state (selectors, the UI) keys on `version`.
+// A `stream/events` batch is applied in one call with one new RunState at the end.
 //
 // Aggregates (cost, tokens, retries, failed and done steps) are kept incrementally:
 // each row replacement adds the new row's contribution and removes the old one's. The
@@ -57,7 +57,7 @@ import {
 } from "./types.js";
 
 /** A loop row keeps between this many and twice as many iterations in iterationRows. */
-export const LIVE_ITERATIONS_KEPT = 512;
+export const LIVE_ITERATIONS_KEPT = 128;
 /** Longest one-line error kept from an error preview. */
 const ERROR_LINE_MAX = 200;
 

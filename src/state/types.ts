@@ -78,7 +78,11 @@ export interface StepRow {
   readonly lastError: string | null;
   readonly lastOutput: PayloadPreview | null;
   readonly lastInput: PayloadPreview | null;
-  /** Per-iteration detail of a loop step, ordered by loop index / appearance; empty outside a loop. */
+  /**
+   * Per-iteration detail of a loop step, ordered by loop index; empty outside a loop. On the
+   * live stream only the latest iterations are kept (reducer.ts LIVE_ITERATIONS_KEPT); the
+   * final trace's reconcile brings every one.
+   */
   readonly iterationRows: readonly IterationRow[];
 }
 
