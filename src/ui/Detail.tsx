@@ -39,8 +39,8 @@ interface AttemptColumns {
 
 function attemptColumns(width: number): AttemptColumns {
   const wide = width >= 100;
-  const status = wide ? 11 : 7;
-  const started = width >= 70 ? 8 : 0;
+  const status = width >= 80 ? 11 : 7;
+  const started = width >= 90 ? 8 : 0;
   const tokens = width >= 70 ? (wide ? 11 : 9) : 0;
   const model = wide ? 16 : 10;
   const fixed = 3 + status + started + 7 + model + tokens + 10;

@@ -19,17 +19,53 @@ export interface FooterProps {
   readonly theme: Theme;
 }
 
-function keyBar(props: FooterProps): string {
+/** [keys, what, drop order]: on a narrow terminal the highest drop order goes first. */
+type Hint = readonly [keys: string, does: string, dropOrder: number];
+
+function hints(props: FooterProps): Hint[] {
   switch (props.mode) {
     case "help":
-      return "?/Esc close  q quit";
+      return [
+        ["?/Esc", "close", 0],
+        ["q", "quit", 0],
+      ];
     case "detail":
-      return "j/k attempt  Tab/e/i/o snapshot  J/K/PgUp/PgDn scroll  [/] iteration  Esc back  r reload  ? help  q quit";
-    case "table": {
-      const filter = props.filter === "" ? "" : `filter "${sanitizeLine(props.filter)}" (Esc clears)  `;
-      return `${filter}j/k move  Enter detail  / filter  s sort:${props.sort}  f follow:${props.follow ? "on" : "off"}  r reload  ? help  q quit`;
-    }
+      return [
+        ["Esc", "back", 0],
+        ["j/k", "attempt", 1],
+        ["e/i/o/Tab", "snapshot", 1],
+        ["J/K/PgDn", "scroll", 2],
+        ["[ ]", "iteration", 2],
+        ["r", "reload", 3],
+        ["?", "help", 0],
+        ["q", "quit", 0],
+      ];
+    case "table":
+      return [
+        ["j/k", "move", 1],
+        ["Enter", "detail", 1],
+        ["/", "filter", 2],
+        ["s", `sort:${props.sort}`, 2],
+        ["f", `follow:${props.follow ? "on" : "off"}`, 2],
+        ["r", "reload", 3],
+        ["?", "help", 0],
+        ["q", "quit", 0],
+      ];
   }
+}
+
+/** The key hints that fit in `room` cells, dropping the least needed first. */
+function keyBar(props: FooterProps, room: number): string {
+  const prefix = props.mode === "table" && props.filter !== "" ? `filter "${sanitizeLine(props.filter)}" (Esc clears)  ` : "";
+  let shown = hints(props);
+  const render = (): string => prefix + shown.map(([keys, does]) => `${keys} ${does}`).join("  ");
+  while (textWidth(render()) > room) {
+    const worst = Math.max(...shown.map(([, , order]) => order));
+    if (worst === 0) break;
+    const at = shown.map(([, , order]) => order).lastIndexOf(worst);
+    shown = shown.filter((_, i) => i !== at);
+  }
+  return render();
 }
 
 export const Footer = memo(function Footer(props: FooterProps) {
@@ -47,7 +83,7 @@ export const Footer = memo(function Footer(props: FooterProps) {
   }
   return (
     <Text wrap="truncate" inverse={theme.color}>
-      {fit(keyBar(props), room, { ellipsis: theme.g.ellipsis })}
+      {fit(keyBar(props, room), room, { ellipsis: theme.g.ellipsis })}
       {right}
     </Text>
   );
