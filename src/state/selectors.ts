@@ -38,13 +38,13 @@ export function selectTotals(state: RunState): RunTotals {
 
 interface RowsMemo {
   readonly version: number;
-  readonly sort: SortKey;
-  readonly filter: string;
-  readonly rows: readonly StepRow[];
+  readonly entries: { readonly sort: SortKey; readonly filter: string; readonly rows: readonly StepRow[] }[];
 }
 
-// One entry per step table (a table belongs to one run), replaced when the key changes.
+// Per step table (a table belongs to one run): the views of the current version, a few
+// sort/filter combinations at once so that a screen asking for two does not thrash.
 const rowsCache = new WeakMap<StepTable, RowsMemo>();
+const VIEWS_KEPT = 4;
 
 function tokenCount(row: StepRow): number {
   return row.tokens?.total ?? (row.tokens?.prompt ?? 0) + (row.tokens?.completion ?? 0);
@@ -54,13 +54,16 @@ function tokenCount(row: StepRow): number {
  * Filtered (case-insensitive substring of step id, name or status) then sorted rows:
  * flow order, or largest first by duration (ticking at `now`), cost or tokens, ties in
  * flow order, unknown values last. Memoised on state.version + sort + filter (not on
- * `now`, so a duration sort stays stable between changes). Always a fresh array.
+ * `now`, so a duration sort stays stable between changes). Never the table's live array.
  */
 export function selectRows(state: RunState, opts: { sort: SortKey; filter: string; now: number }): readonly StepRow[] {
-  const memo = rowsCache.get(state.steps);
-  if (memo !== undefined && memo.version === state.version && memo.sort === opts.sort && memo.filter === opts.filter) {
-    return memo.rows;
+  let memo = rowsCache.get(state.steps);
+  if (memo === undefined || memo.version !== state.version) {
+    memo = { version: state.version, entries: [] };
+    rowsCache.set(state.steps, memo);
   }
+  const hit = memo.entries.find((e) => e.sort === opts.sort && e.filter === opts.filter);
+  if (hit !== undefined) return hit.rows;
   const needle = opts.filter.trim().toLowerCase();
   const all = state.steps.rows();
   const rows =
@@ -96,7 +99,8 @@ export function selectRows(state: RunState, opts: { sort: SortKey; filter: strin
       rows.sort((a, b) => descending(a.tokens === null ? null : tokenCount(a), b.tokens === null ? null : tokenCount(b)) || byOrder(a, b));
       break;
   }
-  rowsCache.set(state.steps, { version: state.version, sort: opts.sort, filter: opts.filter, rows });
+  if (memo.entries.length >= VIEWS_KEPT) memo.entries.shift();
+  memo.entries.push({ sort: opts.sort, filter: opts.filter, rows });
   return rows;
 }
 

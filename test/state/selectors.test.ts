@@ -53,7 +53,11 @@ describe("selectRows", () => {
     let s = table();
     const a = selectRows(s, { sort: "cost", filter: "", now: T0 });
     expect(selectRows(s, { sort: "cost", filter: "", now: T0 + 5000 })).toBe(a);
-    expect(selectRows(s, { sort: "flow", filter: "", now: T0 })).not.toBe(a);
+    const flow = selectRows(s, { sort: "flow", filter: "", now: T0 });
+    expect(flow).not.toBe(a);
+    expect(flow).not.toBe(s.steps.rows());
+    // a second view does not evict the first
+    expect(selectRows(s, { sort: "cost", filter: "", now: T0 })).toBe(a);
     s = reduceRun(s, batch(received([completed("notify", { costUsd: "1" })], T0 + 20)));
     const b = selectRows(s, { sort: "cost", filter: "", now: T0 });
     expect(b).not.toBe(a);
