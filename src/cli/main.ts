@@ -43,6 +43,8 @@ async function runCommand<S extends FlagSpecs>(
     return;
   }
   const flags = parsed.flags as { help?: boolean; version?: boolean };
+  // `noukai-top --help | true`: a reader that is already gone is no reason to crash.
+  process.stdout.on("error", () => {});
   if (flags.version === true) {
     const { packageVersion } = await import("./version.js");
     process.stdout.write(`${packageVersion()}\n`);

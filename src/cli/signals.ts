@@ -13,8 +13,6 @@ export type SignalHandler = (signal: HandledSignal) => Promise<number> | number;
 export interface Lifecycle {
   /** Aborted on SIGINT/SIGTERM/SIGHUP, on a dead stdout, and before any exit. */
   readonly signal: AbortSignal;
-  /** True once stdout failed (EPIPE, EIO): nothing more is written to it. */
-  readonly stdoutDead: boolean;
   /** Registers how to restore the terminal (only the TUI sets one). Called at most once. */
   setRestore(restore: () => void): void;
   /** Replaces the default signal behaviour (abort, restore, exit 128+n) for one command. */
@@ -116,9 +114,6 @@ export function installLifecycle(options: LifecycleOptions = {}): Lifecycle {
 
   return {
     signal: controller.signal,
-    get stdoutDead() {
-      return stdoutDead;
-    },
     setRestore(fn) {
       restore = fn;
     },
