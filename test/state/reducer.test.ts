@@ -293,6 +293,10 @@ describe("step events", () => {
     expect(one.steps.rows()).toEqual(split.steps.rows());
     expect(one.version).toBe(2);
     expect(one.eventsApplied).toBe(3);
+    // the step table is updated in place (never copied per event); the state object is new
+    const next = reduceRun(one, batch(received([completed("b")], T0 + 10)));
+    expect(next).not.toBe(one);
+    expect(next.steps).toBe(one.steps);
   });
 
   it("events after the final trace are ignored", () => {
