@@ -41,19 +41,23 @@ function reportCannotMonitor(error: Error, config: WatchConfig, ctx: CommandCont
   ctx.lifecycle.writeError(`noukai-top: cannot monitor run ${sanitizeLine(config.executionId)}: ${message}\n`);
 }
 
-function createOutput(config: WatchConfig, write: (text: string) => void): WatchOutput {
+function createOutput(config: WatchConfig, write: (text: string) => void, stdout: NodeJS.WriteStream): WatchOutput {
   switch (config.format) {
     case "ndjson":
       return new NdjsonOutput(write);
     case "json":
       return new JsonOutput(write);
     default:
-      return new PlainOutput(write, { color: config.color, ascii: config.ascii });
+      return new PlainOutput(write, { color: config.color, ascii: config.ascii, width: terminalWidth(stdout) });
   }
 }
 
+function terminalWidth(stdout: NodeJS.WriteStream): number | undefined {
+  return stdout.isTTY ? stdout.columns : undefined;
+}
+
 async function watchWithOutput(config: WatchConfig, client: TraceClient, ctx: CommandContext): Promise<number> {
-  const output = createOutput(config, (text) => ctx.lifecycle.write(text));
+  const output = createOutput(config, (text) => ctx.lifecycle.write(text), ctx.stdout);
   // The reducer updates the step table in place: only the latest state is kept.
   let state = initialRunState(config.executionId);
   const result = await monitorRun({
@@ -92,7 +96,7 @@ async function watchWithTui(config: WatchConfig, client: TraceClient, ctx: Comma
   });
   restoreTerminal();
   if (error !== null) throw error;
-  ctx.lifecycle.write(tuiSummary(state, config));
+  ctx.lifecycle.write(tuiSummary(state, config, terminalWidth(ctx.stdout)));
   // Quitting before the run ended is the user's choice, not a failure.
   return exitCodeForRunStatus(state.status) ?? EXIT.COMPLETED;
 }
@@ -113,12 +117,12 @@ function stateCostWithRetries(state: RunState): string | null {
 }
 
 /** The short summary left in the scrollback after the TUI exits. */
-function tuiSummary(state: RunState, config: WatchConfig): string {
+function tuiSummary(state: RunState, config: WatchConfig, width: number | undefined): string {
   const style = createStyle({ color: config.color, ascii: config.ascii });
   const summary = buildSummary(state, {
     executionId: config.executionId,
     flow: config.flowLabel,
     costWithRetriesUsd: stateCostWithRetries(state),
   });
-  return renderSummaryTable(state, summary, style);
+  return renderSummaryTable(state, summary, style, width);
 }

@@ -135,3 +135,33 @@ describe("plain output", () => {
     expect(h.text.match(/\\x1b\]0;title\\x07/g)?.length).toBeGreaterThanOrEqual(6);
   });
 });
+
+describe("summary table", () => {
+  function finishedRun(): Harness {
+    const h = new Harness();
+    h.events(T0, [
+      runStarted,
+      start("draft-the-long-essay-outline", "Draft a very long outline for the essay, with sections"),
+      { type: "step_completed", stepId: "draft-the-long-essay-outline", durationMs: 1234, costUsd: "0.123456", modelUsed: "claude-sonnet-4-20250514", tokens: { prompt: 12_000, completion: 3_456, total: 15_456 } },
+      { type: "flow_completed", summary: { status: "completed" } },
+    ]);
+    return h;
+  }
+
+  it("fits a terminal's width: the step column shrinks, then columns drop", async () => {
+    const { renderSummaryTable } = await import("../../src/cli/format/table.js");
+    const { createStyle } = await import("../../src/cli/format/style.js");
+    const h = finishedRun();
+    const summary = buildSummary(h.state, { executionId: "exec-1", flow: "a/b/c", costWithRetriesUsd: "0.2" });
+    const style = createStyle({ color: false, ascii: false });
+    const wide = renderSummaryTable(h.state, summary, style);
+    expect(wide).toMatch(/^ *# +step +att +iter +status +duration +model +tokens +cost$/m);
+    for (const width of [100, 80, 60]) {
+      const text = renderSummaryTable(h.state, summary, style, width);
+      for (const line of text.trimEnd().split("\n")) expect([...line].length).toBeLessThanOrEqual(width);
+      expect(text).toMatch(/^1 {2}Draft a very [^(]*… /m);
+      expect(text).toMatch(/cost with retries \$0\.20/);
+    }
+    expect(renderSummaryTable(h.state, summary, style, 60)).not.toMatch(/ model /);
+  });
+});

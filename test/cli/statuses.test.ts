@@ -184,7 +184,7 @@ describe("a run that already finished", () => {
     const stepLines = lines.filter((line) => line.startsWith("["));
     expect(stepLines).toHaveLength(expected.length);
     stepLines.forEach((line, i) => expect(line).toMatch(expected[i] as RegExp));
-    expect(result.stdout).toMatch(/^ *# +step +attempt +iterations +status +duration +model +tokens +cost$/m);
+    expect(result.stdout).toMatch(/^ *# +step +att +iter +status +duration +model +tokens +cost$/m);
     expect(result.stdout).toMatch(/^total: status completed, 3\/3 steps done, duration 3\.0s, tokens 375 .*cost \$0\.300001, cost with retries \$0\.350001, 1 retry, 0 failed$/m);
   });
 

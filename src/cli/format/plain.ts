@@ -12,12 +12,14 @@ import type { MonitorSignal } from "../../api/signals.js";
 import { formatUsd } from "../../state/money.js";
 import type { Summary } from "../../state/summary.js";
 import { TERMINAL_RUN_STATUSES, type RunState, type StepRow, type StepStatus, type StepTable } from "../../state/types.js";
-import { renderSummaryTable, rowTokens, stepLabel } from "./table.js";
+import { renderSummaryTable, rowTokens } from "./table.js";
 import { createStyle, formatClock, formatCount, formatDuration, truncate, type Style, type StyleOptions } from "./style.js";
 import type { WatchOutput } from "./output.js";
 
 /** A loop's progress line is printed at most this often. */
 export const LOOP_PROGRESS_INTERVAL_MS = 5_000;
+/** A step id shown beside a name is cut to this many characters. */
+const MAX_ID_CHARS = 40;
 /** Server error text in a line is cut to this many characters. */
 const MAX_ERROR_CHARS = 300;
 
@@ -40,6 +42,13 @@ interface Reported {
   /** The second iteration was announced: the row is a loop being summarised. */
   loop: boolean;
   lastProgressAt: number;
+}
+
+/** `name (id)`, or the id alone when the step has no name (or the name is the id); sanitized. */
+function stepLabel(row: StepRow, style: Style): string {
+  const id = sanitizeLine(row.stepId);
+  if (row.name === null || row.name === "" || row.name === row.stepId) return id;
+  return `${sanitizeLine(row.name)} (${truncate(id, MAX_ID_CHARS, style.ellipsis)})`;
 }
 
 function isAhead(row: StepRow, seen: Reported | undefined): boolean {
@@ -70,11 +79,15 @@ export class PlainOutput implements WatchOutput {
   private lastTable: StepTable | null = null;
   private lastReplaying = false;
 
+  /** The terminal's width for the summary table; undefined when stdout is not a terminal. */
+  private readonly width: number | undefined;
+
   constructor(
     private readonly write: (text: string) => void,
-    options: StyleOptions,
+    options: StyleOptions & { readonly width?: number | undefined },
   ) {
     this.style = createStyle(options);
+    this.width = options.width;
   }
 
   onSignal(signal: MonitorSignal, state: RunState): void {
@@ -130,7 +143,7 @@ export class PlainOutput implements WatchOutput {
     // A run whose end was never seen on the stream (learnt from the final trace) still gets its lines.
     this.reportRows(null, state, this.lastAt, lines);
     this.writeLines(lines, this.lastAt);
-    this.write(`\n${renderSummaryTable(state, summary, this.style)}`);
+    this.write(`\n${renderSummaryTable(state, summary, this.style, this.width)}`);
   }
 
   private reportRows(signal: MonitorSignal | null, state: RunState, at: number, lines: string[]): void {

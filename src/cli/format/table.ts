@@ -9,19 +9,9 @@ import { displayWidth, formatCount, formatDuration, truncate, type Style } from 
 const MAX_STEP_CHARS = 40;
 const MAX_MODEL_CHARS = 24;
 
-/**
- * `name (id)`, or the id alone when the step has no name (or the name is the id);
- * sanitized. With `max`, the name is cut first so that the id stays readable.
- */
-export function stepLabel(row: StepRow, style: Style, max?: number): string {
-  const id = sanitizeLine(row.stepId);
-  if (row.name === null || row.name === "" || row.name === row.stepId) {
-    return max === undefined ? id : truncate(id, max, style.ellipsis);
-  }
-  const shownId = truncate(id, Math.floor((max ?? MAX_STEP_CHARS) / 2), style.ellipsis);
-  const name = sanitizeLine(row.name);
-  if (max === undefined) return `${name} (${shownId})`;
-  return `${truncate(name, Math.max(1, max - displayWidth(shownId) - 3), style.ellipsis)} (${shownId})`;
+/** The step's name, or its id when it has none; sanitized. */
+export function stepName(row: StepRow): string {
+  return sanitizeLine(row.name === null || row.name === "" ? row.stepId : row.name);
 }
 
 /** The server's total when it gave one, else prompt + completion when both are known. */
@@ -38,17 +28,22 @@ interface Column {
   readonly cell: (row: StepRow, index: number) => string;
 }
 
-export function renderSummaryTable(state: RunState, summary: Summary, style: Style): string {
+/** Columns left out, in this order, when the table is wider than the terminal. */
+const DROP_ORDER: readonly string[] = ["model", "tokens", "iter", "att", "duration"];
+/** The step column shrinks to this before any column is left out… */
+const FIRST_STEP_FLOOR = 24;
+/** …and to this after. */
+const MIN_STEP_CHARS = 16;
+const GAP = "  ";
+
+function columnsFor(style: Style, stepChars: number): Column[] {
   const dash = "-";
-  const columns: readonly Column[] = [
+  return [
     { title: "#", right: true, cell: (_row, i) => String(i + 1) },
-    {
-      title: "step",
-      right: false,
-      cell: (row) => stepLabel(row, style, MAX_STEP_CHARS),
-    },
-    { title: "attempt", right: true, cell: (row) => String(row.attempt) },
-    { title: "iterations", right: true, cell: (row) => (row.isLoop ? String(row.iterations) : dash) },
+    // The name alone (the id when there is none): the lines above already paired them.
+    { title: "step", right: false, cell: (row) => truncate(stepName(row), stepChars, style.ellipsis) },
+    { title: "att", right: true, cell: (row) => String(row.attempt) },
+    { title: "iter", right: true, cell: (row) => (row.isLoop ? String(row.iterations) : dash) },
     { title: "status", right: false, cell: (row) => row.status },
     { title: "duration", right: true, cell: (row) => formatDuration(row.durationMs) },
     {
@@ -66,19 +61,78 @@ export function renderSummaryTable(state: RunState, summary: Summary, style: Sty
     },
     { title: "cost", right: true, cell: (row) => formatUsd(row.costUsd, { ascii: style.ascii }) },
   ];
+}
 
-  const rows = state.steps.rows();
+interface Layout {
+  readonly columns: readonly Column[];
+  readonly cells: readonly (readonly string[])[];
+  readonly widths: readonly number[];
+}
+
+function layout(rows: readonly StepRow[], columns: readonly Column[]): Layout {
   const cells = rows.map((row, i) => columns.map((column) => column.cell(row, i)));
   const widths = columns.map((column, c) =>
     Math.max(displayWidth(column.title), ...cells.map((line) => displayWidth(line[c] ?? ""))),
   );
+  return { columns, cells, widths };
+}
+
+function tableWidth(widths: readonly number[]): number {
+  return widths.reduce((sum, w) => sum + w, 0) + GAP.length * Math.max(0, widths.length - 1);
+}
+
+/**
+ * Fits the table in `maxWidth` columns: the step column shrinks (to FIRST_STEP_FLOOR),
+ * then columns are left out in DROP_ORDER, the step column shrinking further (to
+ * MIN_STEP_CHARS) each time, until the table fits or nothing more can go.
+ */
+function fitLayout(rows: readonly StepRow[], style: Style, maxWidth: number): Layout {
+  let fitted: Layout | null = null;
+  for (let dropped = 0; dropped <= DROP_ORDER.length; dropped++) {
+    const left = new Set(DROP_ORDER.slice(0, dropped));
+    const columns = (stepChars: number): Column[] =>
+      columnsFor(style, stepChars).filter((column) => !left.has(column.title));
+    fitted = layout(rows, columns(MAX_STEP_CHARS));
+    const overflow = tableWidth(fitted.widths) - maxWidth;
+    if (overflow <= 0) return fitted;
+    const floor = dropped === 0 ? FIRST_STEP_FLOOR : MIN_STEP_CHARS;
+    fitted = layout(rows, columns(Math.max(floor, (fitted.widths[1] ?? MAX_STEP_CHARS) - overflow)));
+    if (tableWidth(fitted.widths) <= maxWidth) return fitted;
+  }
+  return fitted ?? layout(rows, columnsFor(style, MAX_STEP_CHARS));
+}
+
+/** `total: a, b, c` broken after a comma wherever a line would pass maxWidth. */
+function wrapTotals(label: string, parts: readonly string[], maxWidth: number): string {
+  const lines: string[] = [];
+  let line = label;
+  for (const [i, part] of parts.entries()) {
+    const piece = i < parts.length - 1 ? `${part},` : part;
+    if (line !== label && displayWidth(line) + 1 + displayWidth(piece) > maxWidth) {
+      lines.push(line);
+      line = ` ${piece}`;
+    } else {
+      line += ` ${piece}`;
+    }
+  }
+  lines.push(line);
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * One line per step, then the totals. `maxWidth` (a terminal's columns) narrows
+ * the table to fit; without it (a pipe, a file) nothing is cut but long names.
+ */
+export function renderSummaryTable(state: RunState, summary: Summary, style: Style, maxWidth = Infinity): string {
+  const rows = state.steps.rows();
+  const { columns, cells, widths } = fitLayout(rows, style, maxWidth);
   const render = (values: readonly string[]): string =>
     values
       .map((value, c) => {
         const pad = " ".repeat(Math.max(0, (widths[c] ?? 0) - displayWidth(value)));
         return columns[c]?.right === true ? pad + value : value + pad;
       })
-      .join("  ")
+      .join(GAP)
       .trimEnd();
 
   let text = `${style.paint("bold", render(columns.map((column) => column.title)))}\n`;
@@ -97,6 +151,6 @@ export function renderSummaryTable(state: RunState, summary: Summary, style: Sty
     `${String(summary.failedSteps)} failed`,
   ];
   if (summary.malformedFrames > 0) totals.push(`${String(summary.malformedFrames)} malformed frames skipped`);
-  text += `${style.paint("bold", "total:")} ${totals.join(", ")}\n`;
-  return text;
+  // The label is painted after wrapping so that escape codes do not count as width.
+  return text + wrapTotals("total:", totals, maxWidth).replace(/^total:/, style.paint("bold", "total:"));
 }
