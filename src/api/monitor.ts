@@ -65,7 +65,11 @@ export interface MonitorResult {
   readonly retriedAttempts: Map<string, StepTrace[]> | null;
 }
 
-/** The monitor cannot follow this run (exit status 3): 401, 403, 404, not a stream, or no contact for too long. */
+/**
+ * The monitor cannot follow this run (exit status 3): 401, 403, 404, 204, not a
+ * stream, or no contact for too long. The message is one redacted line without a
+ * prefix, e.g. `HTTP 404 RUN_NOT_FOUND: no run x (request id req_1)`.
+ */
 export class MonitorError extends Error {
   override readonly name = "MonitorError";
   readonly exitStatus = 3;
@@ -319,7 +323,7 @@ export async function monitorRun(options: MonitorOptions): Promise<MonitorResult
     const sinceContact = now() - lastContactAt;
     if (sinceContact >= giveUpAfterMs) {
       throw new MonitorError(
-        `cannot monitor: no answer from the server for ${formatSeconds(sinceContact)} (last: ${outcome.reason})`,
+        `no answer from the server for ${formatSeconds(sinceContact)} (last: ${outcome.reason})`,
       );
     }
     const delayMs = Math.min(
@@ -381,8 +385,8 @@ function terminalOf(received: ReceivedEvent): TerminalStatus | null {
 }
 
 function cannotMonitor(err: unknown): MonitorError {
-  if (err instanceof ApiError) return new MonitorError(`cannot monitor: ${err.message}`, err);
-  return new MonitorError(`cannot monitor: ${oneLine(err)}`);
+  if (err instanceof ApiError) return new MonitorError(err.message, err);
+  return new MonitorError(oneLine(err));
 }
 
 /** Any error as one redacted, printable line. */

@@ -372,7 +372,7 @@ describe("monitorRun under faults", () => {
   });
 
   it.each([
-    ["401", reply(401, { detail: { code: "UNAUTHORIZED", message: "bad key" } }), 401, /^cannot monitor: HTTP 401 UNAUTHORIZED: bad key \(request id req-1\)$/],
+    ["401", reply(401, { detail: { code: "UNAUTHORIZED", message: "bad key" } }), 401, /^HTTP 401 UNAUTHORIZED: bad key \(request id req-1\)$/],
     ["404", reply(404, { detail: { code: "RUN_NOT_FOUND", message: "no run exec-1" } }), 404, /HTTP 404 RUN_NOT_FOUND: no run exec-1/],
     ["403", reply(403, { detail: "forbidden" }), 403, /HTTP 403: forbidden/],
     ["204", reply(204), 204, /204/],
@@ -396,7 +396,7 @@ describe("monitorRun under faults", () => {
     const run = await watch(client, { now: () => (clock += 1000), giveUpAfterMs: 10_000 });
     expect(run.error).toBeInstanceOf(MonitorError);
     expect((run.error as MonitorError).status).toBeNull();
-    expect((run.error as MonitorError).message).toMatch(/^cannot monitor: no answer from the server for \d+ s \(last: HTTP 502: bad gateway/);
+    expect((run.error as MonitorError).message).toMatch(/^no answer from the server for \d+ s \(last: HTTP 502: bad gateway/);
     // Delays never run past the deadline.
     expect(ofType(run, "stream/reconnecting").every((s) => s.delayMs <= 10_000)).toBe(true);
   });
