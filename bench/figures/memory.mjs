@@ -12,6 +12,8 @@ const LARGE_PAIRS = 500_000;
 const DAY_EVENTS = 24 * 3600 * 50;
 const LOOP_STEPS = 100;
 const HEAP_SAMPLES = 40;
+/** A short stream of the same shape ingested (and dropped) before the heap baseline is taken. */
+const WARMUP_EVENTS = 50_000;
 /** Heap left over after dropping the state that still counts as "no growth" (allocator noise). */
 const RESIDUAL_TOLERANCE_MB = 5;
 
@@ -46,7 +48,9 @@ export async function run(ctx) {
 
   const dayEvents = ctx.quick ? DAY_EVENTS / 4 : DAY_EVENTS;
   const loopId = `loop-${dayEvents}-${LOOP_STEPS}`;
-  const day = await runProbe("bench/probes/ours-stream.mjs", [loopId, "--sample-every", String(Math.round(dayEvents / HEAP_SAMPLES))], {
+  const warmupId = `loop-${WARMUP_EVENTS}-${LOOP_STEPS}`;
+  const sampleEvery = String(Math.round(dayEvents / HEAP_SAMPLES));
+  const day = await runProbe("bench/probes/ours-stream.mjs", [loopId, "--sample-every", sampleEvery, "--warmup-id", warmupId], {
     timeoutMs: 900_000,
   });
   const { baseline, samples, withState, withoutState } = day.heap;

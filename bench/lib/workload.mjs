@@ -120,6 +120,23 @@ export function* ingestStreamText(executionId, pairs, pieceBytes = 1 << 20) {
   yield piece + flowCompletedFrame(executionId);
 }
 
+/** A run still in progress: run_started, `steps - 1` completed steps, the last one running. */
+export function runningRunText(executionId, steps) {
+  let text = runStartedFrame(executionId, steps);
+  for (let i = 1; i < steps; i++) text += stepStartedFrame(i) + stepCompletedFrame(i);
+  return text + stepStartedFrame(steps);
+}
+
+/** `count` single-event SSE texts: step_started/step_completed of steps 1, 2, ... in turn. */
+export function stepEventTexts(count) {
+  const texts = [];
+  for (let n = 0; n < count; n++) {
+    const i = (n >> 1) + 1;
+    texts.push(n % 2 === 0 ? stepStartedFrame(i) : stepCompletedFrame(i));
+  }
+  return texts;
+}
+
 /** Number of events the ingest stream carries (run_started + pairs*2 + flow_completed). */
 export function ingestEventCount(pairs) {
   return pairs * 2 + 2;
