@@ -52,10 +52,18 @@ function viewEvents(state: ViewState, event: KeysEvent): ViewState {
   return reduceKeys(state, event.keys, event.ctx);
 }
 
+/** The rows as the view reducer sees them; the id index is built only when a key needs it. */
 function tableRowsOf(rows: readonly StepRow[]): TableRows {
-  const rowIds = rows.map((row) => row.stepId);
-  const index = new Map(rowIds.map((id, i) => [id, i]));
-  return { rowIds, indexOf: (stepId) => index.get(stepId) ?? -1, followIndex: selectFollowIndex(rows) };
+  let index: Map<string, number> | null = null;
+  return {
+    count: rows.length,
+    idAt: (i) => rows[i]?.stepId,
+    indexOf(stepId) {
+      index ??= new Map(rows.map((row, i) => [row.stepId, i]));
+      return index.get(stepId) ?? -1;
+    },
+    followIndex: selectFollowIndex(rows),
+  };
 }
 
 /** Loop indexes of a step's iterations in order; [loopIndex] for a step outside a loop. */
@@ -86,7 +94,9 @@ export function App({ store, source, flowLabel, executionId, ascii, color, onQui
 
   const rows = selectRows(run, { sort: view.sort, filter: view.filter, now });
   const tableRows = useMemo(() => tableRowsOf(rows), [rows]);
-  const layout = useMemo(() => layoutColumns(columns, run.steps.size), [columns, run.steps.size]);
+  // Keyed on the row number's digits, not the count: a new step must not re-render every row.
+  const numberDigits = String(run.steps.size).length;
+  const layout = useMemo(() => layoutColumns(columns, numberDigits), [columns, numberDigits]);
   const iterationsOf = useCallback((stepId: string) => iterationsOfRow(run.steps.get(stepId)), [run]);
 
   const detail = view.mode === "detail" || view.helpReturn === "detail" ? view.detail : null;

@@ -40,9 +40,9 @@ export interface TableLayout {
 
 const NAME_MIN = 16;
 
-/** Column widths for a terminal `width` cells wide and a table of `rowCount` rows. */
-export function layoutColumns(width: number, rowCount: number): TableLayout {
-  const numberWidth = 1 + Math.max(2, String(Math.max(1, rowCount)).length);
+/** Column widths for a terminal `width` cells wide whose row numbers have `numberDigits` digits. */
+export function layoutColumns(width: number, numberDigits: number): TableLayout {
+  const numberWidth = 1 + Math.max(2, numberDigits);
   const widths = new Map<ColumnKey, number>(COLUMNS.map((c) => [c.key, c.ideal]));
   // One space before each column, including the name.
   const needed = (): number => {

@@ -72,8 +72,10 @@ export interface DetailContext {
 
 /** The table's rows for one sort and filter. */
 export interface TableRows {
-  readonly rowIds: readonly string[];
-  /** Index of a step among rowIds; -1 when it is not shown. */
+  readonly count: number;
+  /** Step id of the row at an index. */
+  readonly idAt: (index: number) => string | undefined;
+  /** Index of a step's row; -1 when it is not shown. */
   readonly indexOf: (stepId: string) => number;
   /** Row that follow mode selects; -1 when there are no rows. */
   readonly followIndex: number;
@@ -124,7 +126,7 @@ function clamp(value: number, min: number, max: number): number {
 /** The selected row index as drawn: the follow target, else the selected step, else the remembered index. */
 export function resolveSelection(state: ViewState, ctx: ViewContext): number {
   const rows = ctx.rows(state.sort, state.filter);
-  const count = rows.rowIds.length;
+  const count = rows.count;
   if (count === 0) return -1;
   if (state.follow && rows.followIndex >= 0) return Math.min(rows.followIndex, count - 1);
   if (state.selectedId !== null) {
@@ -137,7 +139,7 @@ export function resolveSelection(state: ViewState, ctx: ViewContext): number {
 /** Rows [start, end) drawn for the current selection. */
 export function resolveWindow(state: ViewState, ctx: ViewContext): { start: number; end: number } {
   const selected = resolveSelection(state, ctx);
-  const count = ctx.rows(state.sort, state.filter).rowIds.length;
+  const { count } = ctx.rows(state.sort, state.filter);
   return visibleWindow(count, Math.max(0, selected), ctx.pageSize, state.windowStart);
 }
 
@@ -149,8 +151,8 @@ export function resolveAttempt(detail: DetailState, attemptCount: number): numbe
 
 /** Moves the table selection to `index` (clamped); manual moves end follow mode. */
 function select(state: ViewState, ctx: ViewContext, index: number): ViewState {
-  const { rowIds } = ctx.rows(state.sort, state.filter);
-  const count = rowIds.length;
+  const rows = ctx.rows(state.sort, state.filter);
+  const count = rows.count;
   if (count === 0) return state.follow ? { ...state, follow: false } : state;
   const selectedIndex = clamp(index, 0, count - 1);
   const { start } = visibleWindow(count, selectedIndex, ctx.pageSize, state.windowStart);
@@ -158,7 +160,7 @@ function select(state: ViewState, ctx: ViewContext, index: number): ViewState {
     ...state,
     follow: false,
     selectedIndex,
-    selectedId: rowIds[selectedIndex] ?? null,
+    selectedId: rows.idAt(selectedIndex) ?? null,
     windowStart: start,
   };
 }
@@ -171,7 +173,7 @@ function scrollDetail(state: ViewState, ctx: ViewContext, to: (current: number, 
 }
 
 function reduceTable(state: ViewState, action: ViewAction, ctx: ViewContext): ViewState {
-  const { rowIds } = ctx.rows(state.sort, state.filter);
+  const rows = ctx.rows(state.sort, state.filter);
   const current = resolveSelection(state, ctx);
   switch (action.type) {
     case "move":
@@ -181,9 +183,9 @@ function reduceTable(state: ViewState, action: ViewAction, ctx: ViewContext): Vi
     case "first":
       return select(state, ctx, 0);
     case "last":
-      return select(state, ctx, rowIds.length - 1);
+      return select(state, ctx, rows.count - 1);
     case "open": {
-      const stepId = current >= 0 ? rowIds[current] : undefined;
+      const stepId = current >= 0 ? rows.idAt(current) : undefined;
       if (stepId === undefined) return state;
       const iterations = ctx.iterationsOf(stepId);
       return {
@@ -198,7 +200,7 @@ function reduceTable(state: ViewState, action: ViewAction, ctx: ViewContext): Vi
       return state.filter !== "" || state.filterEditing ? { ...state, filter: "", filterEditing: false } : state;
     case "follow/toggle": {
       if (state.follow) {
-        const stepId = current >= 0 ? (rowIds[current] ?? null) : null;
+        const stepId = current >= 0 ? (rows.idAt(current) ?? null) : null;
         return { ...state, follow: false, selectedId: stepId, selectedIndex: Math.max(0, current) };
       }
       return { ...state, follow: true };

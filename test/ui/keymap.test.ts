@@ -114,7 +114,7 @@ describe("splitKeys and reduceKeys", () => {
   it("applies every key of a chunk, each in the mode the previous one left", () => {
     const ids = ["a", "b", "c", "d", "e"];
     const ctx: ViewContext = {
-      rows: () => ({ rowIds: ids, indexOf: (id) => ids.indexOf(id), followIndex: 0 }),
+      rows: () => ({ count: ids.length, idAt: (i) => ids[i], indexOf: (id) => ids.indexOf(id), followIndex: 0 }),
       pageSize: 10,
       iterationsOf: () => [null],
       detail: EMPTY_DETAIL_CONTEXT,
@@ -133,7 +133,7 @@ describe("splitKeys and reduceKeys", () => {
     const ctx: ViewContext = {
       rows: (_sort, filter) => {
         const shown = ids.filter((id) => id.includes(filter));
-        return { rowIds: shown, indexOf: (id) => shown.indexOf(id), followIndex: shown.length - 1 };
+        return { count: shown.length, idAt: (i) => shown[i], indexOf: (id) => shown.indexOf(id), followIndex: shown.length - 1 };
       },
       pageSize: 10,
       iterationsOf: () => [null],

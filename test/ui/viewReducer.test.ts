@@ -22,7 +22,12 @@ function context(
   } = {},
 ): ViewContext {
   const index = new Map(ids.map((id, i) => [id, i]));
-  const rows: TableRows = { rowIds: ids, indexOf: (id) => index.get(id) ?? -1, followIndex: opts.followIndex ?? ids.length - 1 };
+  const rows: TableRows = {
+    count: ids.length,
+    idAt: (i) => ids[i],
+    indexOf: (id) => index.get(id) ?? -1,
+    followIndex: opts.followIndex ?? ids.length - 1,
+  };
   return {
     rows: () => rows,
     pageSize: opts.pageSize ?? 5,

@@ -4,13 +4,12 @@
 // stdin is not a terminal (no keys can arrive) it resolves as soon as the monitor is done.
 // On exit the live area is cleared, so only what the CLI prints next (the summary) stays
 // in the scrollback.
-import { render } from "ink";
 import type { TraceClient } from "../api/client.js";
 import { monitorRun } from "../api/monitor.js";
 import type { FlowRef } from "../api/paths.js";
 import { initialRunState } from "../state/reducer.js";
 import type { RunState } from "../state/types.js";
-import { App } from "./App.js";
+import type { AppProps } from "./App.js";
 import { createRunStore } from "./runStore.js";
 import { createTraceSource } from "./source.js";
 import { armTerminalRestore, restoreTerminal } from "./terminal.js";
@@ -39,7 +38,23 @@ export interface RunTuiResult {
   readonly error: Error | null;
 }
 
-export function runTui(opts: RunTuiOptions): Promise<RunTuiResult> {
+/**
+ * React picks its development or production build from NODE_ENV when it is first loaded
+ * (the development one is several times slower per frame). Ink, React and the screen are
+ * loaded here, after NODE_ENV is settled, and never by the CLI's other paths.
+ */
+async function loadScreen() {
+  process.env["NODE_ENV"] ??= "production";
+  const [{ render }, { createElement }, { App }] = await Promise.all([
+    import("ink"),
+    import("react"),
+    import("./App.js"),
+  ]);
+  return { render, screen: (props: AppProps) => createElement(App, props) };
+}
+
+export async function runTui(opts: RunTuiOptions): Promise<RunTuiResult> {
+  const { render, screen: appScreen } = await loadScreen();
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   const { client, flow, executionId } = opts;
@@ -56,18 +71,17 @@ export function runTui(opts: RunTuiOptions): Promise<RunTuiResult> {
     let finished = false;
     let monitorDone: Promise<unknown> = Promise.resolve();
 
-    const screen = (notice: string | null) => (
-      <App
-        store={store}
-        source={source}
-        flowLabel={opts.flowLabel}
-        executionId={executionId}
-        ascii={opts.ascii}
-        color={opts.color}
-        onQuit={finish}
-        notice={notice}
-      />
-    );
+    const screen = (notice: string | null) =>
+      appScreen({
+        store,
+        source,
+        flowLabel: opts.flowLabel,
+        executionId,
+        ascii: opts.ascii,
+        color: opts.color,
+        onQuit: finish,
+        notice,
+      });
 
     const instance = render(screen(null), {
       stdin,
