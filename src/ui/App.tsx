@@ -5,7 +5,7 @@ import { Box, Text, useInput, useStdin, useStdout, type Key } from "ink";
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from "react";
 import { sanitizeLine } from "../api/sanitize.js";
 import { selectFollowIndex, selectRows, selectStepCostWithRetries } from "../state/selectors.js";
-import type { StepRow } from "../state/types.js";
+import { TERMINAL_RUN_STATUSES, type StepRow } from "../state/types.js";
 import { layoutColumns } from "./columns.js";
 import { Detail, detailLayout } from "./Detail.js";
 import { Footer } from "./Footer.js";
@@ -41,6 +41,8 @@ export interface AppProps {
   readonly onQuit: () => void;
   /** A line about the watch itself (e.g. "cannot monitor: ..."), shown above the footer. */
   readonly notice?: string | null;
+  /** Clock period while the run is under way (tests shorten it). Default 1000. */
+  readonly tickMs?: number;
 }
 
 interface KeysEvent {
@@ -76,13 +78,17 @@ function iterationsOfRow(row: StepRow | undefined): readonly (number | null)[] {
 const HEADER_LINES = 2;
 const FOOTER_LINES = 1;
 
-export function App({ store, source, flowLabel, executionId, ascii, color, onQuit, notice = null }: AppProps) {
+export function App({ store, source, flowLabel, executionId, ascii, color, onQuit, notice = null, tickMs = 1000 }: AppProps) {
   const { stdout } = useStdout();
   const { isRawModeSupported } = useStdin();
   const { columns, rows: terminalRows } = useTerminalSize(stdout);
   const theme = useMemo(() => makeTheme({ ascii, color }), [ascii, color]);
   const run = useRunState(store);
-  useClock(run.status === "running");
+  // Elapsed times move only while the run is under way; a finished screen never redraws.
+  useClock(
+    !TERMINAL_RUN_STATUSES.has(run.status) && run.startedAt !== null && !run.final && run.connection.kind !== "ended",
+    tickMs,
+  );
   const now = Date.now();
   const [view, dispatch] = useReducer(viewEvents, undefined, initialViewState);
   const [reloadNotice, setReloadNotice] = useState<string | null>(null);
@@ -199,19 +205,19 @@ export function App({ store, source, flowLabel, executionId, ascii, color, onQui
         />
       </>
     );
+    const above = window.start > 0 ? (theme.ascii ? "^" : "↑") : " ";
+    const below = window.end < rows.length ? (theme.ascii ? "v" : "↓") : " ";
     position =
       rows.length === 0
         ? `0/${String(run.steps.size)}`
-        : `${String(window.start + 1)}-${String(window.end)}/${String(rows.length)}${
-            window.end < rows.length ? (theme.ascii ? " v" : " ↓") : ""
-          }`;
+        : `${String(window.start + 1)}-${String(window.end)}/${String(rows.length)} ${above}${below}`;
   }
 
   return (
     <Box flexDirection="column" width={columns}>
       <Header
         run={run}
-        now={run.status === "running" ? now : 0}
+        now={now}
         flowLabel={flowLabel}
         executionId={executionId}
         width={columns}

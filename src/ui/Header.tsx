@@ -14,7 +14,7 @@ const EXACT_DIGITS = 30;
 
 export interface HeaderProps {
   readonly run: RunState;
-  /** 0 when the run is not ticking (elapsed comes from the recorded times). */
+  /** Epoch ms the elapsed clock is drawn at (it only matters while the run is under way). */
   readonly now: number;
   readonly flowLabel: string;
   readonly executionId: string;

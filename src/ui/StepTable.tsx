@@ -5,7 +5,7 @@ import { memo } from "react";
 import { sanitizeLine } from "../api/sanitize.js";
 import { formatUsd } from "../state/money.js";
 import { stepElapsedMs } from "../state/selectors.js";
-import type { StepRow } from "../state/types.js";
+import { ACTIVE_STEP_STATUSES, type StepRow } from "../state/types.js";
 import type { Column, TableLayout } from "./columns.js";
 import { formatCount, formatDuration, STEP_COLOR, stepStatusWord } from "./format.js";
 import { fit } from "./text.js";
@@ -43,7 +43,7 @@ interface StepLineProps {
   readonly row: StepRow;
   readonly selected: boolean;
   readonly layout: TableLayout;
-  /** Only running rows get the clock (others pass 0 and do not re-render on ticks). */
+  /** Only rows in progress get the clock (others get 0 and do not re-render on ticks). */
   readonly now: number;
   readonly theme: Theme;
 }
@@ -121,7 +121,7 @@ export function StepTable({ rows, start, end, selected, layout, now, theme, empt
         row={row}
         selected={i === selected}
         layout={layout}
-        now={row.status === "running" ? now : 0}
+        now={ACTIVE_STEP_STATUSES.has(row.status) ? now : 0}
         theme={theme}
       />,
     );

@@ -72,6 +72,7 @@ export async function renderScreen(
     source?: TraceSource;
     store?: RunStore;
     notice?: string | null;
+    tickMs?: number;
   } = {},
 ): Promise<Screen> {
   const store = opts.store ?? createRunStore(initialRunState("exec-1"));
@@ -88,6 +89,7 @@ export async function renderScreen(
         quits += 1;
       }}
       notice={opts.notice ?? null}
+      {...(opts.tickMs === undefined ? {} : { tickMs: opts.tickMs })}
     />,
   );
   // ink-testing-library's stdout is 100 columns with no rows: set the size, then resize.

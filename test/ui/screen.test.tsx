@@ -249,9 +249,9 @@ describe("step table", () => {
     const rows = stepLines(s.frame());
     expect(rows.length).toBeGreaterThan(10);
     expect(rows.length).toBeLessThanOrEqual(19);
-    expect(s.frame()).toMatch(/\d+-2000\/2000/);
+    expect(s.frame()).toMatch(/\d+-2000\/2000 ↑$/m);
     await s.press("g");
-    expect(s.frame()).toMatch(/1-\d+\/2000 ↓/);
+    expect(s.frame()).toMatch(/1-\d+\/2000  ↓/);
   });
 
   it("follows a resize to a smaller terminal", async () => {
@@ -289,6 +289,22 @@ describe("step table", () => {
     const frame = s.frame();
     expect(frame).toContain("name\\x1b[31m");
     expect(frame).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+  });
+
+  it("redraws on the clock only while the run is under way", async () => {
+    const s = await open({ tickMs: 10 });
+    await s.feed({ type: "stream/opened", at: Date.now(), resumed: false }, events(runStarted(1), started("slow")));
+    let before = s.frameCount();
+    await tick(120);
+    expect(s.frameCount() - before).toBeGreaterThanOrEqual(3);
+    await s.feed(events(completed("slow"), { type: "flow_completed", summary: { status: "completed" } }), {
+      type: "stream/ended",
+      at: Date.now(),
+    });
+    expect(s.frame()).toContain("✓ completed");
+    before = s.frameCount();
+    await tick(120);
+    expect(s.frameCount()).toBe(before);
   });
 
   it("shows the connection state and a notice line", async () => {
