@@ -2,7 +2,7 @@
 // first; when run alone (npx vitest run test/cli), ensureBuilt() rebuilds once if
 // any source file is newer than dist (a lock directory serialises parallel files).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -29,14 +29,28 @@ function builtMtime(): number {
   }
 }
 
+/** A build takes well under this; an older lock was left by a killed process. */
+const STALE_LOCK_MS = 120_000;
+
+function lockCreatedAt(lock: string): number {
+  try {
+    return statSync(lock).mtimeMs;
+  } catch {
+    return Date.now();
+  }
+}
+
 export async function ensureBuilt(): Promise<void> {
   mkdirSync(join(ROOT, "dist"), { recursive: true });
   const lock = join(ROOT, "dist", ".build-lock");
   for (;;) {
-    if (builtMtime() >= newestMtime(join(ROOT, "src"))) return;
+    // While another test file builds (it holds the lock), dist is half written: wait.
+    if (!existsSync(lock) && builtMtime() >= newestMtime(join(ROOT, "src"))) return;
     try {
       mkdirSync(lock);
     } catch {
+      // A lock left by a killed run would block every later one.
+      if (Date.now() - lockCreatedAt(lock) > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
       await new Promise((resolve) => setTimeout(resolve, 100));
       continue;
     }
