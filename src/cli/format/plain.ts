@@ -71,6 +71,8 @@ export class PlainOutput implements WatchOutput {
   private runStartReported = false;
   private runEndReported = false;
   private opens = 0;
+  /** A stream is open (a close is a lost connection, not a failed attempt). */
+  private connected = false;
   /** Clock origin of the `[mm:ss.d]` prefix: the run's start once known, else the first signal. */
   private origin: number | null = null;
   private originIsRunStart = false;
@@ -102,6 +104,7 @@ export class PlainOutput implements WatchOutput {
     switch (signal.type) {
       case "stream/opened":
         this.opens++;
+        this.connected = true;
         if (this.opens > 1) {
           lines.push(
             `${style.paint("yellow", style.glyph("connection"))} ${signal.resumed ? "connection resumed" : "reconnected; replaying the run's history"}`,
@@ -111,7 +114,9 @@ export class PlainOutput implements WatchOutput {
       case "stream/closed": {
         // The monitor's reason may already say "connection lost: …" (a dropped socket).
         const reason = sanitizeLine(signal.reason).replace(/^connection lost: /, "");
-        lines.push(`${style.paint("yellow", style.glyph("connection"))} connection lost: ${reason}`);
+        const what = this.connected ? "connection lost" : "stream unavailable";
+        this.connected = false;
+        lines.push(`${style.paint("yellow", style.glyph("connection"))} ${what}: ${reason}`);
         break;
       }
       case "stream/reconnecting":
