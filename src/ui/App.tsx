@@ -165,7 +165,7 @@ export function App({ store, source, flowLabel, executionId, ascii, color, onQui
   }, [view.reloads, source]);
 
   const selected = resolveSelection(view, ctx);
-  const window = resolveWindow(view, ctx);
+  const visible = resolveWindow(view, ctx);
 
   let body: ReactNode;
   let position = "";
@@ -195,8 +195,8 @@ export function App({ store, source, flowLabel, executionId, ascii, color, onQui
         <TableHeading layout={layout} />
         <StepTable
           rows={rows}
-          start={window.start}
-          end={window.end}
+          start={visible.start}
+          end={visible.end}
           selected={selected}
           layout={layout}
           now={now}
@@ -205,12 +205,12 @@ export function App({ store, source, flowLabel, executionId, ascii, color, onQui
         />
       </>
     );
-    const above = window.start > 0 ? (theme.ascii ? "^" : "↑") : " ";
-    const below = window.end < rows.length ? (theme.ascii ? "v" : "↓") : " ";
+    const above = visible.start > 0 ? (theme.ascii ? "^" : "↑") : " ";
+    const below = visible.end < rows.length ? (theme.ascii ? "v" : "↓") : " ";
     position =
       rows.length === 0
         ? `0/${String(run.steps.size)}`
-        : `${String(window.start + 1)}-${String(window.end)}/${String(rows.length)} ${above}${below}`;
+        : `${String(visible.start + 1)}-${String(visible.end)}/${String(rows.length)} ${above}${below}`;
   }
 
   return (

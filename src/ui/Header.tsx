@@ -33,13 +33,19 @@ export const Header = memo(function Header({ run, now, flowLabel, executionId, w
 
   const totals = selectTotals(run);
   const steps = `steps ${String(totals.stepsDone)}/${totals.stepCount === null ? "?" : String(totals.stepCount)}`;
-  const tokens = `tokens ${formatInteger(totals.tokens.total)} (${formatInteger(totals.tokens.prompt)}/${formatInteger(
-    totals.tokens.completion,
-  )})`;
+  const tokens = `tokens ${formatInteger(totals.tokens.total)}`;
+  const tokenParts = ` (${formatInteger(totals.tokens.prompt)}/${formatInteger(totals.tokens.completion)})`;
   // The total is exact: every fraction digit the sum has (no rounding in the header).
+  const cost = `cost ${formatUsd(totals.costUsd, { ascii: theme.ascii, digits: EXACT_DIGITS })}`;
   const unknown = totals.costUnknown > 0 ? ` (+${String(totals.costUnknown)} unknown)` : "";
-  const cost = `${formatUsd(totals.costUsd, { ascii: theme.ascii, digits: EXACT_DIGITS })}${unknown}`;
-  const line2 = `${steps}  retries ${String(totals.retries)}  failed ${String(totals.failedSteps)}  cost ${cost}  ${tokens}`;
+  const counts = `${steps}  retries ${String(totals.retries)}  failed ${String(totals.failedSteps)}`;
+  // The longest form that fits: the token breakdown goes first, then the unknown-cost note.
+  const forms = [
+    `${counts}  ${cost}${unknown}  ${tokens}${tokenParts}`,
+    `${counts}  ${cost}${unknown}  ${tokens}`,
+    `${counts}  ${cost}  ${tokens}`,
+  ];
+  const line2 = forms.find((form) => textWidth(form) <= width) ?? forms[forms.length - 1] ?? "";
   const connectionColor =
     run.connection.kind === "live" ? "green" : run.connection.kind === "reconnecting" ? "yellow" : undefined;
 

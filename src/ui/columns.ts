@@ -19,9 +19,9 @@ const COLUMNS: readonly ColumnSpec[] = [
   { key: "loop", title: "loop", ideal: 4, min: 4, priority: 4, alignRight: true },
   { key: "status", title: "status", ideal: 11, min: 6, priority: 10, alignRight: false },
   { key: "duration", title: "dur", ideal: 7, min: 6, priority: 9, alignRight: true },
-  { key: "model", title: "model", ideal: 18, min: 8, priority: 3, alignRight: false },
+  { key: "model", title: "model", ideal: 18, min: 11, priority: 3, alignRight: false },
   { key: "tokens", title: "tok p/c", ideal: 11, min: 9, priority: 5, alignRight: true },
-  { key: "cost", title: "cost", ideal: 10, min: 8, priority: 8, alignRight: true },
+  { key: "cost", title: "cost", ideal: 10, min: 9, priority: 8, alignRight: true },
 ];
 
 export interface Column {
