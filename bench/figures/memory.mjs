@@ -23,7 +23,8 @@ export async function run(ctx) {
   const ours = [];
   const sdk = [];
   let inexact = null;
-  for (let i = 0; i < ctx.runs; i++) {
+  // Peak RSS varies little from run to run: at most three runs of each side.
+  for (let i = 0; i < Math.min(ctx.runs, 3); i++) {
     const o = await runProbe("bench/probes/ours-stream.mjs", [largeId, "--expect-pairs", String(LARGE_PAIRS)]);
     if (!o.totals.exact) inexact = `got ${JSON.stringify(o.totals.got)}`;
     ours.push(o.maxRssKb / 1024);

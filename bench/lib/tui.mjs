@@ -1,15 +1,24 @@
 // The real TUI screen (App) mounted by Ink on a fake terminal of a chosen size, so frames
 // can be timed and counted without a pty: every write is timestamped.
 import { EventEmitter } from "node:events";
-import { createElement } from "react";
-import { render } from "ink";
 import { TraceClient } from "../../dist/api/client.js";
 import { createSseDecoder } from "../../dist/api/sse.js";
 import { initialRunState, reduceRun } from "../../dist/state/reducer.js";
-import { App } from "../../dist/ui/App.js";
 import { createTraceSource } from "../../dist/ui/source.js";
 import { BASE_URL } from "./ours.mjs";
 import { API_KEY, FLOW, FLOW_REF } from "./workload.mjs";
+
+// As runTui does: React's build (development or production) follows NODE_ENV when React is
+// first loaded, and noukai-top defaults it to production before loading the screen.
+process.env.NODE_ENV ??= "production";
+// The probe's own stdout is a pipe, so chalk would drop every colour: draw the colours a
+// 256-colour terminal (TERM=xterm-256color) gets, so frames cost what they cost there.
+process.env.FORCE_COLOR ??= "2";
+const [{ createElement }, { render }, { App }] = await Promise.all([
+  import("react"),
+  import("ink"),
+  import("../../dist/ui/App.js"),
+]);
 
 /** Ink brackets a frame with these (synchronized output); they are not frames themselves. */
 const SYNC_MARKERS = new Set(["\x1b[?2026h", "\x1b[?2026l"]);
