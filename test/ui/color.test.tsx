@@ -1,10 +1,18 @@
 // Ink's chalk follows FORCE_COLOR/NO_COLOR, not our --no-color: with colours forced on,
 // color=false must still emit no colour codes. (The env is set before ink is imported.)
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { completed, events, failed, renderScreen, runStarted, started, type Screen } from "./harness.js";
 
-vi.hoisted(() => {
+const previousForceColor = vi.hoisted(() => {
+  const previous = process.env["FORCE_COLOR"];
   process.env["FORCE_COLOR"] = "1";
+  return previous;
+});
+
+// Child processes that later tests of this worker may spawn must not inherit it.
+afterAll(() => {
+  if (previousForceColor === undefined) delete process.env["FORCE_COLOR"];
+  else process.env["FORCE_COLOR"] = previousForceColor;
 });
 
 /** SGR foreground/background colours: 30-37, 39, 40-47, 49, 90-97, 100-107, 38;… and 48;…. */
