@@ -1,0 +1,215 @@
+// The `.trace.json` export file (issue 7 "Export"): the Trace in wire form, as the
+// documentation's `trace.model_dump(by_alias=True)` writes it (camelCase, every
+// documented field present, null when absent), plus noukai-top's own key with what a
+// Trace lacks: the step names seen on the stream and every attempt of retried steps.
+//
+//   { "flowRun": {...}, "steps": [...],
+//     "noukaiTop": { "version": 1, "executionId", "flow", "exportedAt",
+//                    "names": { stepId: name }, "attempts": { "<stepId>#<loopIndex>": [StepTrace...] } } }
+//
+// A file without the `noukaiTop` key (an SDK user's model_dump) is read too: no names,
+// no attempts. Nothing in the file is sanitized (it is data); whoever shows it sanitizes.
+import { writeFile } from "node:fs/promises";
+import { z } from "zod";
+import { StepTrace, Trace, type RunSummary } from "./schemas.js";
+
+export const EXPORT_FORMAT_VERSION = 1;
+/** The key under which noukai-top's additions sit, next to `flowRun` and `steps`. */
+export const EXPORT_META_KEY = "noukaiTop";
+/** Default file name suffix: `<execution-id>.trace.json`. */
+export const EXPORT_FILE_SUFFIX = ".trace.json";
+
+/** What an export holds, in memory (the input of buildExportFile, the output of parseExportFile). */
+export interface ExportContent {
+  readonly trace: Trace;
+  /** Step names seen on the stream, by step id (a StepTrace has no name). */
+  readonly names: Readonly<Record<string, string>>;
+  /** Every attempt of each retried step, keyed attemptsKey(stepId, loopIndex) = `${stepId}#${loopIndex ?? ""}`. */
+  readonly attempts: ReadonlyMap<string, readonly StepTrace[]>;
+  /** Defaults to the trace's flowRun.id when building. */
+  readonly executionId: string;
+  /** `org/project/slug`, or null when unknown (a file written by another tool). */
+  readonly flow: string | null;
+  /** ISO 8601 time of the export, or null when unknown. */
+  readonly exportedAt: string | null;
+}
+
+export type ExportInput = Pick<ExportContent, "trace"> & Partial<Omit<ExportContent, "trace">>;
+
+/** The file cannot be used; the message is one line without a prefix (e.g. `not JSON: ...`). */
+export class ExportFileError extends Error {
+  override readonly name = "ExportFileError";
+}
+
+type JsonValue = unknown;
+
+function orNull<T>(value: T | null | undefined): T | null {
+  return value === undefined ? null : value;
+}
+
+/** A RunSummary in wire form: every documented field, in the documented order. */
+function wireRunSummary(run: RunSummary): Record<string, JsonValue> {
+  return {
+    id: run.id,
+    flowId: orNull(run.flowId),
+    status: run.status,
+    triggerType: orNull(run.triggerType),
+    startedAt: orNull(run.startedAt),
+    completedAt: orNull(run.completedAt),
+    durationMs: orNull(run.durationMs),
+    stepCount: orNull(run.stepCount),
+  };
+}
+
+/** A StepTrace in wire form (model_dump(by_alias=True)): every documented field, null when absent. */
+export function wireStepTrace(step: StepTrace): Record<string, JsonValue> {
+  return {
+    stepId: step.stepId,
+    attempt: step.attempt,
+    loopIndex: orNull(step.loopIndex),
+    status: step.status,
+    startedAt: orNull(step.startedAt),
+    completedAt: orNull(step.completedAt),
+    durationMs: orNull(step.durationMs),
+    modelUsed: orNull(step.modelUsed),
+    tokens:
+      step.tokens === null || step.tokens === undefined
+        ? null
+        : { prompt: orNull(step.tokens.prompt), completion: orNull(step.tokens.completion), total: orNull(step.tokens.total) },
+    costUsd: orNull(step.costUsd),
+    inputContext: orNull(step.inputContext),
+    outputContext: orNull(step.outputContext),
+    errorContext: orNull(step.errorContext),
+    inputSizeBytes: orNull(step.inputSizeBytes),
+    outputSizeBytes: orNull(step.outputSizeBytes),
+    truncated: step.truncated,
+  };
+}
+
+/** The Trace in wire form, without noukai-top's key. */
+export function wireTrace(trace: Trace): Record<string, JsonValue> {
+  return { flowRun: wireRunSummary(trace.flowRun), steps: trace.steps.map(wireStepTrace) };
+}
+
+/** The export file as a JSON-ready object. */
+export function buildExportFile(input: ExportInput): Record<string, JsonValue> {
+  const attempts: Record<string, JsonValue> = {};
+  for (const [key, list] of input.attempts ?? []) {
+    // defineProperty: a step id such as `__proto__` stays an ordinary key.
+    Object.defineProperty(attempts, key, { value: list.map(wireStepTrace), enumerable: true, writable: true, configurable: true });
+  }
+  return {
+    ...wireTrace(input.trace),
+    [EXPORT_META_KEY]: {
+      version: EXPORT_FORMAT_VERSION,
+      executionId: input.executionId ?? input.trace.flowRun.id,
+      flow: input.flow ?? null,
+      exportedAt: input.exportedAt ?? new Date().toISOString(),
+      names: { ...input.names },
+      attempts,
+    },
+  };
+}
+
+/** The file's text: two-space indented JSON and a final newline (as the documentation's json.dump(indent=2)). */
+export function exportFileText(input: ExportInput): string {
+  return `${JSON.stringify(buildExportFile(input), null, 2)}\n`;
+}
+
+/** Writes the file (`-` is not handled here: the CLI writes the text to stdout itself). */
+export async function writeExportFile(path: string, input: ExportInput): Promise<void> {
+  await writeFile(path, exportFileText(input), "utf8");
+}
+
+const ExportMeta = z.object({
+  version: z.number().int(),
+  executionId: z.string().nullish(),
+  flow: z.string().nullish(),
+  exportedAt: z.string().nullish(),
+  // Checked entry by entry below: z.record assigns keys, which drops a `__proto__` step id.
+  names: z.record(z.string(), z.unknown()).nullish(),
+  attempts: z.record(z.string(), z.unknown()).nullish(),
+});
+
+/** The own entries of a JSON object (JSON.parse makes `__proto__` an own key), each value checked by `schema`. */
+function checkedEntries<T>(raw: unknown, schema: z.ZodType<T>, path: string): [string, T][] {
+  if (raw === undefined || raw === null) return [];
+  return Object.entries(raw as Record<string, unknown>).map(([key, value]) => {
+    const result = schema.safeParse(value);
+    if (!result.success) throw new ExportFileError(`bad ${path}.${key}: ${firstIssue(result.error)}`);
+    return [key, result.data];
+  });
+}
+
+/** `flowRun.steps[3].attempt: expected number` from the first zod issue. */
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return "invalid";
+  const path = issue.path
+    .map((part, index) => (typeof part === "number" ? `[${String(part)}]` : index === 0 ? String(part) : `.${String(part)}`))
+    .join("");
+  return path === "" ? issue.message : `${path}: ${issue.message}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
+/**
+ * Reads an export file (or a plain model_dump of a Trace). Throws ExportFileError with
+ * one line when the text is not JSON, not a Trace, or has a noukaiTop key of a newer
+ * version or a wrong shape.
+ */
+export function parseExportFile(text: string): ExportContent {
+  let json: unknown;
+  try {
+    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (error) {
+    throw new ExportFileError(`not JSON: ${oneLine((error as Error).message)}`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new ExportFileError("not a trace file: expected a JSON object with flowRun and steps");
+  }
+  const traceResult = Trace.safeParse(json);
+  if (!traceResult.success) throw new ExportFileError(`not a trace file: ${firstIssue(traceResult.error)}`);
+  const trace = traceResult.data;
+  const rawMeta = (json as Record<string, unknown>)[EXPORT_META_KEY];
+  if (rawMeta === undefined || rawMeta === null) {
+    return { trace, names: {}, attempts: new Map(), executionId: trace.flowRun.id, flow: null, exportedAt: null };
+  }
+  const metaResult = ExportMeta.safeParse(rawMeta);
+  if (!metaResult.success) {
+    throw new ExportFileError(`bad ${EXPORT_META_KEY} key: ${firstIssue(metaResult.error)}`);
+  }
+  const meta = metaResult.data;
+  const metaJson = rawMeta as { names?: unknown; attempts?: unknown };
+  if (meta.version > EXPORT_FORMAT_VERSION) {
+    throw new ExportFileError(
+      `written by a newer noukai-top (file format ${String(meta.version)}; this one reads ${String(EXPORT_FORMAT_VERSION)})`,
+    );
+  }
+  return {
+    trace,
+    // fromEntries defines own properties: a `__proto__` step id stays a plain key.
+    names: Object.fromEntries(checkedEntries(metaJson.names, z.string(), `${EXPORT_META_KEY}.names`)),
+    attempts: new Map(checkedEntries(metaJson.attempts, z.array(StepTrace), `${EXPORT_META_KEY}.attempts`)),
+    executionId: meta.executionId ?? trace.flowRun.id,
+    flow: meta.flow ?? null,
+    exportedAt: meta.exportedAt ?? null,
+  };
+}
+
+/**
+ * `<execution-id>.trace.json` made safe as a file name in the current directory: path
+ * separators, control characters and other characters unsafe in file names become `_`,
+ * leading dots and dashes are dropped (no hidden file, no option look-alike), and the
+ * name is cut to a length every file system accepts.
+ */
+export function exportFileName(executionId: string): string {
+  let base = executionId.replace(/[\u0000-\u001f\u007f-\u009f/\\:*?"<>|\u202a-\u202e\u2066-\u2069]/g, "_");
+  base = base.replace(/^[.\-\s]+/, "").replace(/[.\s]+$/, "");
+  // 255 bytes is the usual limit; keep room for the suffix and multi-byte characters.
+  base = Array.from(base).slice(0, 120).join("");
+  if (base === "") base = "trace";
+  return `${base}${EXPORT_FILE_SUFFIX}`;
+}

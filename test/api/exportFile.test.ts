@@ -1,0 +1,116 @@
+// The export file: wire form, round trip through parseExportFile, one-line errors, safe names.
+// The round trip against a real run of the embedded server is in test/cli/export.test.ts.
+import { describe, expect, it } from "vitest";
+import {
+  EXPORT_META_KEY,
+  ExportFileError,
+  buildExportFile,
+  exportFileName,
+  exportFileText,
+  parseExportFile,
+} from "../../src/api/exportFile.js";
+import { StepTrace, Trace } from "../../src/api/schemas.js";
+
+const TRACE: Trace = Trace.parse({
+  flowRun: { id: "run-1", flowId: "f", status: "completed", startedAt: "2026-01-01T00:00:00.000Z", durationMs: 1200, stepCount: 2 },
+  steps: [
+    { stepId: "a", attempt: 2, status: "completed", durationMs: 500, modelUsed: "m", tokens: { prompt: 3, completion: 4, total: 7 }, costUsd: "0.000100", outputContext: { text: "hi\u001b[31m" } },
+    { stepId: "loop", attempt: 1, loopIndex: 0, status: "completed", durationMs: 10 },
+  ],
+});
+const FIRST_ATTEMPT: StepTrace = StepTrace.parse({ stepId: "a", attempt: 1, status: "failed", costUsd: "0.00005", errorContext: { message: "503" } });
+
+describe("export file", () => {
+  it("writes the trace as model_dump(by_alias=True) would: every documented field, null when absent", () => {
+    const file = buildExportFile({ trace: TRACE, names: { a: "Alpha" }, executionId: "exec-1", flow: "o/p/s", exportedAt: "2026-01-02T00:00:00.000Z" });
+    expect(Object.keys(file)).toEqual(["flowRun", "steps", EXPORT_META_KEY]);
+    expect(file.flowRun).toEqual({ id: "run-1", flowId: "f", status: "completed", triggerType: null, startedAt: "2026-01-01T00:00:00.000Z", completedAt: null, durationMs: 1200, stepCount: 2 });
+    const steps = file.steps as Record<string, unknown>[];
+    expect(Object.keys(steps[1] ?? {})).toEqual([
+      "stepId", "attempt", "loopIndex", "status", "startedAt", "completedAt", "durationMs", "modelUsed", "tokens", "costUsd",
+      "inputContext", "outputContext", "errorContext", "inputSizeBytes", "outputSizeBytes", "truncated",
+    ]);
+    expect(steps[1]).toMatchObject({ loopIndex: 0, tokens: null, costUsd: null, truncated: false });
+    // Data is kept as it came: nothing sanitized in the file.
+    expect(steps[0]?.outputContext).toEqual({ text: "hi\u001b[31m" });
+    expect(file[EXPORT_META_KEY]).toEqual({
+      version: 1, executionId: "exec-1", flow: "o/p/s", exportedAt: "2026-01-02T00:00:00.000Z", names: { a: "Alpha" }, attempts: {},
+    });
+    // The file validates against the schemas the client reads the API with.
+    expect(Trace.safeParse(JSON.parse(JSON.stringify(file))).success).toBe(true);
+  });
+
+  it("round trips: export, parse, export again gives the same text and the same content", () => {
+    const input = {
+      trace: TRACE,
+      names: { a: "Alpha", loop: "Loop" },
+      attempts: new Map([["a#", [FIRST_ATTEMPT, TRACE.steps[0] as StepTrace]]]),
+      executionId: "exec-1",
+      flow: "o/p/s",
+      exportedAt: "2026-01-02T00:00:00.000Z",
+    };
+    const text = exportFileText(input);
+    const parsed = parseExportFile(text);
+    expect(exportFileText(parsed)).toBe(text);
+    expect(parsed.names).toEqual(input.names);
+    expect([...parsed.attempts.keys()]).toEqual(["a#"]);
+    expect(parsed.attempts.get("a#")?.map((a) => a.attempt)).toEqual([1, 2]);
+    expect(parsed.trace.steps[0]).toMatchObject({ stepId: "a", costUsd: "0.000100", tokens: { prompt: 3, completion: 4, total: 7 } });
+    expect(parsed).toMatchObject({ executionId: "exec-1", flow: "o/p/s", exportedAt: "2026-01-02T00:00:00.000Z" });
+  });
+
+  it("reads a plain model_dump without the noukaiTop key (no names, no attempts)", () => {
+    const parsed = parseExportFile(JSON.stringify({ flowRun: { id: "r", status: "failed" }, steps: [] }));
+    expect(parsed).toMatchObject({ executionId: "r", flow: null, exportedAt: null, names: {} });
+    expect(parsed.attempts.size).toBe(0);
+  });
+
+  it("keeps hostile step ids such as __proto__ as plain keys", () => {
+    const text = JSON.stringify({
+      flowRun: { id: "r", status: "completed" },
+      steps: [{ stepId: "__proto__", attempt: 2, status: "completed" }],
+      noukaiTop: { version: 1, names: { __proto__: "evil" }, attempts: { "__proto__#": [{ stepId: "__proto__", attempt: 1, status: "failed" }] } },
+    }).replace('"names":{}', '"names":{"__proto__":"evil"}');
+    const parsed = parseExportFile(text);
+    expect(Object.getPrototypeOf(parsed.names)).toBe(Object.prototype);
+    expect(Object.keys(parsed.names)).toEqual(["__proto__"]);
+    expect(parsed.attempts.get("__proto__#")).toHaveLength(1);
+    expect(Object.keys((buildExportFile(parsed)[EXPORT_META_KEY] as { attempts: object }).attempts)).toEqual(["__proto__#"]);
+  });
+
+  it.each([
+    ["{", /^not JSON: /],
+    ["[]", /^not a trace file: expected a JSON object/],
+    ['{"steps":[]}', /^not a trace file: flowRun: /],
+    ['{"flowRun":{"id":"r","status":"x"},"steps":[{"stepId":"a","attempt":"one","status":"x"}]}', /^not a trace file: steps\[0\]\.attempt: /],
+    ['{"flowRun":{"id":"r","status":"x"},"steps":[],"noukaiTop":{"version":1,"names":{"a":3}}}', /^bad noukaiTop.names.a: /],
+    ['{"flowRun":{"id":"r","status":"x"},"steps":[],"noukaiTop":{"version":9}}', /newer noukai-top \(file format 9/],
+  ])("rejects %s with one line", (text, message) => {
+    let error: unknown;
+    try {
+      parseExportFile(text);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ExportFileError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain("\n");
+  });
+
+  it.each([
+    ["exec-1", "exec-1.trace.json"],
+    ["../../etc/passwd", "_.._etc_passwd.trace.json"],
+    ["-rf", "rf.trace.json"],
+    [".hidden", "hidden.trace.json"],
+    ["a\\b:c", "a_b_c.trace.json"],
+    ["\u001b[31mred", "_[31mred.trace.json"],
+    ["...", "trace.trace.json"],
+    ["", "trace.trace.json"],
+  ])("file name for %j is %s", (id, name) => {
+    expect(exportFileName(id)).toBe(name);
+  });
+
+  it("cuts a very long id", () => {
+    expect(exportFileName("x".repeat(1000)).length).toBeLessThanOrEqual(140);
+  });
+});
