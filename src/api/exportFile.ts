@@ -156,6 +156,16 @@ function oneLine(text: string): string {
 }
 
 /**
+ * Names by step id in an object without a prototype: a step id such as `__proto__`
+ * stays a plain key, and `constructor` or `toString` is not found unless it is one.
+ */
+export function namesRecord(entries: Iterable<readonly [string, string]>): Record<string, string> {
+  const names = Object.create(null) as Record<string, string>;
+  for (const [stepId, name] of entries) names[stepId] = name;
+  return names;
+}
+
+/**
  * Reads an export file (or a plain model_dump of a Trace). Throws ExportFileError with
  * one line when the text is not JSON, not a Trace, or has a noukaiTop key of a newer
  * version or a wrong shape.
@@ -175,7 +185,7 @@ export function parseExportFile(text: string): ExportContent {
   const trace = traceResult.data;
   const rawMeta = (json as Record<string, unknown>)[EXPORT_META_KEY];
   if (rawMeta === undefined || rawMeta === null) {
-    return { trace, names: {}, attempts: new Map(), executionId: trace.flowRun.id, flow: null, exportedAt: null };
+    return { trace, names: namesRecord([]), attempts: new Map(), executionId: trace.flowRun.id, flow: null, exportedAt: null };
   }
   const metaResult = ExportMeta.safeParse(rawMeta);
   if (!metaResult.success) {
@@ -190,8 +200,7 @@ export function parseExportFile(text: string): ExportContent {
   }
   return {
     trace,
-    // fromEntries defines own properties: a `__proto__` step id stays a plain key.
-    names: Object.fromEntries(checkedEntries(metaJson.names, z.string(), `${EXPORT_META_KEY}.names`)),
+    names: namesRecord(checkedEntries(metaJson.names, z.string(), `${EXPORT_META_KEY}.names`)),
     attempts: new Map(checkedEntries(metaJson.attempts, z.array(StepTrace), `${EXPORT_META_KEY}.attempts`)),
     executionId: meta.executionId ?? trace.flowRun.id,
     flow: meta.flow ?? null,
