@@ -22,9 +22,12 @@ import { renderSummaryTable } from "./format/table.js";
 
 /** Runs one watch to its end; returns the exit status. Errors that mean "cannot monitor" become status 3. */
 export async function watchRun(config: WatchConfig, ctx: CommandContext): Promise<number> {
-  const client = new TraceClient({ baseUrl: config.baseUrl, apiKey: config.apiKey });
+  const backoffScale = testBackoffScale(ctx.env);
+  const client = new TraceClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, backoffScale });
   try {
-    return config.format === "tui" ? await watchWithTui(config, client, ctx) : await watchWithOutput(config, client, ctx);
+    return config.format === "tui"
+      ? await watchWithTui(config, client, ctx)
+      : await watchWithOutput(config, client, ctx, backoffScale);
   } catch (error) {
     // Aborted by a signal or a dead stdout: that exit is under way and its status wins.
     if (ctx.lifecycle.signal.aborted) return EXIT.BUG;
@@ -34,6 +37,16 @@ export async function watchRun(config: WatchConfig, ctx: CommandContext): Promis
   } finally {
     await client.close();
   }
+}
+
+/**
+ * NOUKAI_TOP_BACKOFF_SCALE, for tests only (not in --help): multiplies every wait before a
+ * retry or a reconnect, so that fault tests stay fast while the waits still follow the
+ * server's hints in proportion. Only 0 < scale <= 1 is taken; anything else means 1.
+ */
+function testBackoffScale(env: NodeJS.ProcessEnv): number {
+  const scale = Number(env.NOUKAI_TOP_BACKOFF_SCALE);
+  return scale > 0 && scale <= 1 ? scale : 1;
 }
 
 function reportCannotMonitor(error: Error, config: WatchConfig, ctx: CommandContext): void {
@@ -56,7 +69,12 @@ function terminalWidth(stdout: NodeJS.WriteStream): number | undefined {
   return stdout.isTTY ? stdout.columns : undefined;
 }
 
-async function watchWithOutput(config: WatchConfig, client: TraceClient, ctx: CommandContext): Promise<number> {
+async function watchWithOutput(
+  config: WatchConfig,
+  client: TraceClient,
+  ctx: CommandContext,
+  delayScale: number,
+): Promise<number> {
   const output = createOutput(config, (text) => ctx.lifecycle.write(text), ctx.stdout);
   // The reducer updates the step table in place: only the latest state is kept.
   let state = initialRunState(config.executionId);
@@ -67,6 +85,7 @@ async function watchWithOutput(config: WatchConfig, client: TraceClient, ctx: Co
     signal: ctx.lifecycle.signal,
     idleTimeoutMs: config.idleTimeoutMs,
     giveUpAfterMs: config.giveUpAfterMs,
+    delayScale,
     onSignal(signal) {
       state = reduceRun(state, signal);
       output.onSignal(signal, state);
