@@ -23,14 +23,26 @@ export interface OutputOptions {
   readonly ascii: boolean;
 }
 
-export interface WatchConfig extends OutputOptions {
-  readonly executionId: string;
+/** What it takes to reach one run on a server (watch, export, diff). */
+export interface ServerConfig {
   readonly flow: FlowRef;
   readonly flowLabel: string;
   readonly baseUrl: string;
   readonly apiKey: string;
   readonly giveUpAfterMs: number;
   readonly idleTimeoutMs: number;
+}
+
+/** `--record FILE` and `--notify` (watch, demo). */
+export interface WatchExtras {
+  /** Where to record the raw stream (record.ts), or null. */
+  readonly record: string | null;
+  /** Ring the terminal bell when the watch ends. */
+  readonly notify: boolean;
+}
+
+export interface WatchConfig extends OutputOptions, ServerConfig, WatchExtras {
+  readonly executionId: string;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -139,15 +151,46 @@ export function resolveOutput(
   };
 }
 
-export interface WatchFlags {
+export interface ServerFlags {
   flow?: string;
-  format?: string;
-  "no-color"?: boolean;
-  ascii?: boolean;
   "give-up-after"?: number;
   "idle-timeout"?: number;
   "base-url"?: string;
   "api-key-file"?: string;
+}
+
+export interface WatchFlags extends ServerFlags {
+  format?: string;
+  "no-color"?: boolean;
+  ascii?: boolean;
+  record?: string;
+  notify?: boolean;
+}
+
+export function resolveServerConfig(flags: ServerFlags, env: Env): ServerConfig {
+  const flow = resolveFlow(flags.flow, env);
+  return {
+    flow,
+    flowLabel: formatFlowRef(flow),
+    baseUrl: resolveBaseUrl(flags["base-url"], env),
+    apiKey: resolveApiKey(flags["api-key-file"], env),
+    giveUpAfterMs: flags["give-up-after"] ?? DEFAULT_GIVE_UP_AFTER_MS,
+    idleTimeoutMs: flags["idle-timeout"] ?? DEFAULT_IDLE_TIMEOUT_MS,
+  };
+}
+
+export function resolveWatchExtras(flags: { record?: string; notify?: boolean }): WatchExtras {
+  if (flags.record !== undefined && flags.record.trim() === "") throw new UsageError("--record needs a file name");
+  return { record: flags.record ?? null, notify: flags.notify === true };
+}
+
+/** One execution id from the positionals (`what` names it in the error). */
+export function singleExecutionId(positionals: readonly string[], what: string): string {
+  if (positionals.length === 0) throw new UsageError(`missing the execution id ${what}`);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${quote(positionals[1] as string)}`);
+  const executionId = positionals[0] as string;
+  if (executionId.trim() === "") throw new UsageError("the execution id is empty");
+  return executionId;
 }
 
 export function resolveWatchConfig(
@@ -156,19 +199,11 @@ export function resolveWatchConfig(
   env: Env,
   term: TerminalInfo,
 ): WatchConfig {
-  if (positionals.length === 0) throw new UsageError("missing the execution id to watch");
-  if (positionals.length > 1) throw new UsageError(`unexpected argument ${quote(positionals[1] as string)}`);
-  const executionId = positionals[0] as string;
-  if (executionId.trim() === "") throw new UsageError("the execution id is empty");
-  const flow = resolveFlow(flags.flow, env);
+  const executionId = singleExecutionId(positionals, "to watch");
   return {
     executionId,
-    flow,
-    flowLabel: formatFlowRef(flow),
-    baseUrl: resolveBaseUrl(flags["base-url"], env),
-    apiKey: resolveApiKey(flags["api-key-file"], env),
+    ...resolveServerConfig(flags, env),
     ...resolveOutput(flags, env, term),
-    giveUpAfterMs: flags["give-up-after"] ?? DEFAULT_GIVE_UP_AFTER_MS,
-    idleTimeoutMs: flags["idle-timeout"] ?? DEFAULT_IDLE_TIMEOUT_MS,
+    ...resolveWatchExtras(flags),
   };
 }

@@ -5,13 +5,14 @@ import { formatFlowRef, parseFlowRef } from "../api/paths.js";
 import { BUILTIN_FLOWS, DEMO_FLOW_REF, startServer } from "../server/index.js";
 import { quote, withoutControls, type ParsedArgs } from "./args.js";
 import type { CommandContext, DEMO_FLAGS } from "./commands.js";
-import { DEFAULT_GIVE_UP_AFTER_MS, DEFAULT_IDLE_TIMEOUT_MS, resolveOutput, terminalInfo } from "./config.js";
+import { DEFAULT_GIVE_UP_AFTER_MS, DEFAULT_IDLE_TIMEOUT_MS, resolveOutput, resolveWatchExtras, terminalInfo } from "./config.js";
 import { UsageError } from "./exit.js";
 
 export async function runDemoCommand(args: ParsedArgs<typeof DEMO_FLAGS>, ctx: CommandContext): Promise<number> {
   const { flags } = args;
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${quote(args.positionals[0] as string)}`);
   const output = resolveOutput(flags, ctx.env, terminalInfo(ctx.stdout, ctx.stdin));
+  const extras = resolveWatchExtras(flags);
   const ref = flags.flow ?? DEMO_FLOW_REF;
   const flow = parseFlowRef(ref);
   if ("error" in flow) throw new UsageError(withoutControls(flow.error));
@@ -44,6 +45,7 @@ export async function runDemoCommand(args: ParsedArgs<typeof DEMO_FLAGS>, ctx: C
         baseUrl: server.url,
         apiKey,
         ...output,
+        ...extras,
         giveUpAfterMs: DEFAULT_GIVE_UP_AFTER_MS,
         idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
       },

@@ -9,6 +9,12 @@ export const EXIT = {
   USAGE: 2,
   /** Cannot monitor: 401, 403, 404, or no contact for longer than --give-up-after. */
   CANNOT_MONITOR: 3,
+  /**
+   * The same status for the other commands' inputs and outputs: a run that cannot be
+   * fetched (export, diff), a file that cannot be read or parsed (view, replay, diff) or
+   * written (export, --record).
+   */
+  CANNOT_READ_OR_WRITE: 3,
   /** The watched run failed. */
   RUN_FAILED: 4,
   /** The watched run was cancelled. */

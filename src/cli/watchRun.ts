@@ -1,40 +1,54 @@
 // Following one run: the monitor feeds the reducer, and the chosen format prints
 // it (or the TUI takes the terminal). Used by `watch` and, once its server is up,
-// by `demo`.
+// by `demo`. `--record` saves what the monitor saw; `--notify` rings the bell at the end.
 import { TraceClient } from "../api/client.js";
 import { MonitorError, monitorRun } from "../api/monitor.js";
+import { openRecorder, type Recorder } from "../api/record.js";
 import { redactSecrets } from "../api/redact.js";
 import { sanitizeLine } from "../api/sanitize.js";
-import { addUsd } from "../state/money.js";
 import { initialRunState, reduceRun } from "../state/reducer.js";
-import { selectStepCostWithRetries } from "../state/selectors.js";
 import { buildSummary, costWithRetries } from "../state/summary.js";
-import type { RunState } from "../state/types.js";
+import { quote } from "./args.js";
 import type { CommandContext } from "./commands.js";
 import type { WatchConfig } from "./config.js";
 import { EXIT, exitCodeForRunStatus } from "./exit.js";
-import { JsonOutput } from "./format/json.js";
-import { NdjsonOutput } from "./format/ndjson.js";
-import type { WatchOutput } from "./format/output.js";
-import { PlainOutput } from "./format/plain.js";
-import { createStyle } from "./format/style.js";
-import { renderSummaryTable } from "./format/table.js";
+import { BELL, createOutput, terminalWidth, tuiSummary } from "./runOutput.js";
 
 /** Runs one watch to its end; returns the exit status. Errors that mean "cannot monitor" become status 3. */
 export async function watchRun(config: WatchConfig, ctx: CommandContext): Promise<number> {
+  let recorder: Recorder | null = null;
+  if (config.record !== null) {
+    try {
+      recorder = openRecorder(config.record, {
+        executionId: config.executionId,
+        flow: config.flowLabel,
+        startedAt: new Date().toISOString(),
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "failed";
+      ctx.lifecycle.writeError(`noukai-top: cannot write --record ${quote(config.record)} (${code})\n`);
+      return EXIT.CANNOT_READ_OR_WRITE;
+    }
+  }
   const backoffScale = testBackoffScale(ctx.env);
   const client = new TraceClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, backoffScale });
   try {
-    return config.format === "tui"
-      ? await watchWithTui(config, client, ctx)
-      : await watchWithOutput(config, client, ctx, backoffScale);
+    const status =
+      config.format === "tui"
+        ? await watchWithTui(config, client, ctx, recorder)
+        : await watchWithOutput(config, client, ctx, backoffScale, recorder);
+    if (config.notify) ctx.lifecycle.writeError(BELL);
+    return status;
   } catch (error) {
     // Aborted by a signal or a dead stdout: that exit is under way and its status wins.
     if (ctx.lifecycle.signal.aborted) return EXIT.BUG;
     if (!(error instanceof MonitorError)) throw error;
     reportCannotMonitor(error, config, ctx);
+    // The watch ended without the user stopping it: worth the bell too.
+    if (config.notify) ctx.lifecycle.writeError(BELL);
     return EXIT.CANNOT_MONITOR;
   } finally {
+    recorder?.close();
     await client.close();
   }
 }
@@ -54,26 +68,12 @@ function reportCannotMonitor(error: Error, config: WatchConfig, ctx: CommandCont
   ctx.lifecycle.writeError(`noukai-top: cannot monitor run ${sanitizeLine(config.executionId)}: ${message}\n`);
 }
 
-function createOutput(config: WatchConfig, write: (text: string) => void, stdout: NodeJS.WriteStream): WatchOutput {
-  switch (config.format) {
-    case "ndjson":
-      return new NdjsonOutput(write);
-    case "json":
-      return new JsonOutput(write);
-    default:
-      return new PlainOutput(write, { color: config.color, ascii: config.ascii, width: terminalWidth(stdout) });
-  }
-}
-
-function terminalWidth(stdout: NodeJS.WriteStream): number | undefined {
-  return stdout.isTTY ? stdout.columns : undefined;
-}
-
 async function watchWithOutput(
   config: WatchConfig,
   client: TraceClient,
   ctx: CommandContext,
   delayScale: number,
+  recorder: Recorder | null,
 ): Promise<number> {
   const output = createOutput(config, (text) => ctx.lifecycle.write(text), ctx.stdout);
   // The reducer updates the step table in place: only the latest state is kept.
@@ -86,7 +86,9 @@ async function watchWithOutput(
     idleTimeoutMs: config.idleTimeoutMs,
     giveUpAfterMs: config.giveUpAfterMs,
     delayScale,
+    ...(recorder === null ? {} : { onRawFrame: recorder.onRawFrame }),
     onSignal(signal) {
+      recorder?.onSignal(signal);
       state = reduceRun(state, signal);
       output.onSignal(signal, state);
     },
@@ -99,7 +101,12 @@ async function watchWithOutput(
   return exitCodeForRunStatus(result.status) ?? EXIT.BUG;
 }
 
-async function watchWithTui(config: WatchConfig, client: TraceClient, ctx: CommandContext): Promise<number> {
+async function watchWithTui(
+  config: WatchConfig,
+  client: TraceClient,
+  ctx: CommandContext,
+  recorder: Recorder | null,
+): Promise<number> {
   const [{ runTui }, { restoreTerminal }] = await Promise.all([import("../ui/runTui.js"), import("../ui/terminal.js")]);
   ctx.lifecycle.setRestore(restoreTerminal);
   const { state, error } = await runTui({
@@ -118,30 +125,4 @@ async function watchWithTui(config: WatchConfig, client: TraceClient, ctx: Comma
   ctx.lifecycle.write(tuiSummary(state, config, terminalWidth(ctx.stdout)));
   // Quitting before the run ended is the user's choice, not a failure.
   return exitCodeForRunStatus(state.status) ?? EXIT.COMPLETED;
-}
-
-/**
- * The run's cost including failed attempts, from the attempts the monitor loaded into
- * the state; null when the run did not end or a retried step's attempts are missing.
- */
-function stateCostWithRetries(state: RunState): string | null {
-  if (!state.final) return null;
-  let total: string | null = null;
-  for (const row of state.steps.rows()) {
-    const cost = row.retries > 0 ? selectStepCostWithRetries(state, row.stepId) : row.costUsd;
-    if (cost === null && row.retries > 0) return null;
-    total = addUsd(total, cost);
-  }
-  return total;
-}
-
-/** The short summary left in the scrollback after the TUI exits. */
-function tuiSummary(state: RunState, config: WatchConfig, width: number | undefined): string {
-  const style = createStyle({ color: config.color, ascii: config.ascii });
-  const summary = buildSummary(state, {
-    executionId: config.executionId,
-    flow: config.flowLabel,
-    costWithRetriesUsd: stateCostWithRetries(state),
-  });
-  return renderSummaryTable(state, summary, style, width);
 }
