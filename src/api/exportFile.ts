@@ -111,9 +111,20 @@ export function buildExportFile(input: ExportInput): Record<string, JsonValue> {
   };
 }
 
+/**
+ * Characters JSON.stringify leaves raw that a terminal would act on (DEL, C1 such as the
+ * one-byte CSI U+009B, U+2028/U+2029, bidi controls): written as \uXXXX escapes, which
+ * parse back to the same strings, so `cat` of the file (or `-o -`) is safe.
+ */
+const TERMINAL_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
 /** The file's text: two-space indented JSON and a final newline (as the documentation's json.dump(indent=2)). */
 export function exportFileText(input: ExportInput): string {
-  return `${JSON.stringify(buildExportFile(input), null, 2)}\n`;
+  const json = JSON.stringify(buildExportFile(input), null, 2).replace(
+    TERMINAL_UNSAFE,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return `${json}\n`;
 }
 
 /** Writes the file (`-` is not handled here: the CLI writes the text to stdout itself). */

@@ -130,7 +130,7 @@ export function resolveApiKey(keyFile: string | undefined, env: Env): string {
 }
 
 /** NO_COLOR (any non-empty value) and TERM=dumb turn colours off, as does --no-color. */
-function colorAllowed(noColorFlag: boolean, env: Env): boolean {
+export function colorAllowed(noColorFlag: boolean, env: Env): boolean {
   return !noColorFlag && nonEmpty(env.NO_COLOR) === undefined && env.TERM !== "dumb";
 }
 

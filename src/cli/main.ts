@@ -83,6 +83,14 @@ async function main(argv: readonly string[]): Promise<void> {
       return runCommand(COMMANDS.serve, rest, false);
     case "demo":
       return runCommand(COMMANDS.demo, rest, false);
+    case "export":
+      return runCommand(COMMANDS.export, rest, false);
+    case "view":
+      return runCommand(COMMANDS.view, rest, false);
+    case "replay":
+      return runCommand(COMMANDS.replay, rest, false);
+    case "diff":
+      return runCommand(COMMANDS.diff, rest, false);
   }
 }
 
