@@ -19,7 +19,7 @@ export type MonitorClient = Pick<TraceClient, "openStream" | "trace" | "jobStatu
 export type TerminalStatus = "completed" | "failed" | "cancelled";
 
 export interface BackoffOptions {
-  /** Upper bound of the first wait; each further failure doubles it. */
+  /** The shortest wait before any reconnect; the jitter range above it doubles with each failure. */
   readonly baseMs: number;
   readonly capMs: number;
 }
@@ -37,7 +37,7 @@ export interface MonitorOptions {
   readonly idleTimeoutMs?: number;
   /** No successful answer of any kind for this long: MonitorError. Default 5 min. */
   readonly giveUpAfterMs?: number;
-  /** Reconnect backoff with full jitter. Default 1 s doubling up to 30 s. */
+  /** Reconnect backoff with jitter. Default: between 1 s and a ceiling doubling from 2 s up to 30 s. */
   readonly backoff?: BackoffOptions;
   /** Jitter source in [0, 1). Default Math.random. */
   readonly random?: () => number;
@@ -133,13 +133,17 @@ export interface ReconnectDelayInput {
 }
 
 /**
- * Full jitter: a uniform wait in [0, min(cap, base * 2^(failures-1))). A server
- * hint (`retry:`, Retry-After) is a floor: the server asked us not to come back sooner.
+ * Exponential backoff with full jitter above a floor: a uniform wait in
+ * [base, min(cap, base * 2^failures)). The floor means that nothing a server does
+ * (closing every stream at once, a `retry:` of 0 or one that does not parse) makes
+ * reconnects come faster than one per `base`; the jitter still spreads clients that
+ * lost the same server. A server hint (`retry:`, Retry-After) is a further floor:
+ * the server asked us not to come back sooner.
  */
 export function reconnectDelay(input: ReconnectDelayInput): number {
   const { failures, backoff, random, serverRetryMs, retryAfterMs } = input;
-  const ceiling = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.min(Math.max(failures - 1, 0), 30));
-  const jitter = Math.floor(Math.min(Math.max(random(), 0), 1) * ceiling);
+  const ceiling = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.min(Math.max(failures, 1), 30));
+  const jitter = backoff.baseMs + Math.floor(Math.min(Math.max(random(), 0), 1) * Math.max(ceiling - backoff.baseMs, 0));
   return Math.max(jitter, serverRetryMs ?? 0, retryAfterMs ?? 0);
 }
 
@@ -178,6 +182,7 @@ export async function monitorRun(options: MonitorOptions): Promise<MonitorResult
     let iterator: AsyncIterator<Uint8Array> | undefined;
     try {
       let body: AsyncIterable<Uint8Array>;
+      const disarmGiveUp = abortAtGiveUp(connection);
       try {
         ({ body } = await client.openStream(flow, executionId, {
           signal: connection.signal,
@@ -193,6 +198,8 @@ export async function monitorRun(options: MonitorOptions): Promise<MonitorResult
           opened: false,
           ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
         };
+      } finally {
+        disarmGiveUp();
       }
       lastContactAt = now();
 
@@ -286,18 +293,40 @@ export async function monitorRun(options: MonitorOptions): Promise<MonitorResult
     return terminal;
   }
 
+  /**
+   * Aborts `controller` with a transient timeout when the give-up deadline (giveUpAfterMs
+   * after the last contact) passes; returns what disarms it. Without it, a server that
+   * accepts connections and never answers would hold a request for undici's 30 s headers
+   * timeout (and a GET for its retries on top), whatever --give-up-after says. Once the
+   * deadline has passed no timer is armed: the check after the outcome gives up.
+   */
+  function abortAtGiveUp(controller: AbortController): () => void {
+    const remainingMs = giveUpAfterMs - (now() - lastContactAt);
+    if (remainingMs <= 0) return () => undefined;
+    const timer = setTimeout(() => {
+      const summary = `no answer within ${formatSeconds(giveUpAfterMs)}`;
+      controller.abort(new ApiError({ kind: "timeout", transient: true, summary }));
+    }, remainingMs);
+    return () => clearTimeout(timer);
+  }
+
   /** The run status out of band: job status, else the trace's run summary. Null when unknown or not over. */
   async function checkStatus(): Promise<TerminalStatus | null> {
+    const deadline = new AbortController();
+    const disarmGiveUp = abortAtGiveUp(deadline);
+    const requestSignal = AbortSignal.any([signal, deadline.signal]);
     let status: string | null = null;
     try {
-      status = (await client.jobStatus(flow, executionId, { signal })).status;
+      status = (await client.jobStatus(flow, executionId, { signal: requestSignal })).status;
     } catch {
       signal.throwIfAborted();
       try {
-        status = (await client.trace(flow, executionId, { signal })).flowRun.status;
+        status = (await client.trace(flow, executionId, { signal: requestSignal })).flowRun.status;
       } catch {
         signal.throwIfAborted();
       }
+    } finally {
+      disarmGiveUp();
     }
     if (status === null) return null;
     lastContactAt = now();

@@ -304,8 +304,8 @@ describe("monitorRun under faults", () => {
     expect(run.result?.status).toBe("completed");
     const reconnecting = ofType(run, "stream/reconnecting");
     expect(reconnecting.map((s) => [s.attempt, s.delayMs])).toEqual([
-      [2, 2], // 0.5 * 5 ms, floored
-      [3, 5], // 0.5 * 10 ms
+      [2, 7], // 5 ms + 0.5 * (10 - 5) ms, floored
+      [3, 12], // 5 ms + 0.5 * (20 - 5) ms
     ]);
     expect(reconnecting[0]?.reason).toMatch(/^HTTP 503 INTERNAL_ERROR: busy \(request id req-\d+\)$/);
     expect(server.requestsOf("job")).toHaveLength(0);
@@ -462,12 +462,14 @@ describe("monitorRun under faults", () => {
 describe("reconnect delays", () => {
   const backoff = { baseMs: 1000, capMs: 30_000 };
 
-  it("doubles the full-jitter ceiling per failure up to the cap", () => {
+  it("doubles the jitter ceiling per failure up to the cap, never below the base", () => {
     const ceilings = [1, 2, 3, 4, 5, 6, 7, 50].map((failures) =>
       reconnectDelay({ failures, backoff, random: () => 0.999_999, serverRetryMs: null, retryAfterMs: undefined }),
     );
-    expect(ceilings).toEqual([999, 1999, 3999, 7999, 15_999, 29_999, 29_999, 29_999]);
-    expect(reconnectDelay({ failures: 3, backoff, random: () => 0, serverRetryMs: null, retryAfterMs: undefined })).toBe(0);
+    expect(ceilings).toEqual([1999, 3999, 7999, 15_999, 29_999, 29_999, 29_999, 29_999]);
+    for (const failures of [0, 1, 3, 50]) {
+      expect(reconnectDelay({ failures, backoff, random: () => 0, serverRetryMs: null, retryAfterMs: undefined })).toBe(1000);
+    }
   });
 
   it("treats server hints as a floor", () => {
