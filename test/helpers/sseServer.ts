@@ -17,7 +17,14 @@
 // reply (503, 429 with Retry-After, 401, JSON instead of a stream...) or a list of
 // steps: write raw bytes, wait, trickle bytes slowly, then end cleanly, reset the
 // connection, or stall with the socket open until the client leaves.
-import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 
 export type Route = "stream" | "trace" | "job" | "steps" | "other";
@@ -80,8 +87,13 @@ export interface SseServerScript {
   readonly steps?: (stepId: string, query: URLSearchParams) => Reply;
 }
 
+export interface SseServerOptions {
+  /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
 export interface SseServer {
-  /** `http://127.0.0.1:<port>/api/v1`. */
+  /** `http://127.0.0.1:<port>/api/v1` (`https://` with the tls option). */
   readonly baseUrl: string;
   readonly requests: readonly RecordedRequest[];
   /** Requests of one route, in order. */
@@ -188,7 +200,7 @@ async function writeStream(res: ServerResponse, spec: StreamReply): Promise<void
   res.end();
 }
 
-export async function startSseServer(initial: SseServerScript = {}): Promise<SseServer> {
+export async function startSseServer(initial: SseServerScript = {}, options: SseServerOptions = {}): Promise<SseServer> {
   let script = initial;
   const requests: RecordedRequest[] = [];
   const counts: Record<Route, number> = { stream: 0, trace: 0, job: 0, steps: 0, other: 0 };
@@ -200,7 +212,7 @@ export async function startSseServer(initial: SseServerScript = {}): Promise<Sse
   const pick = (list: readonly Reply[] | undefined, index: number, fallback: Reply): Reply =>
     list === undefined || list.length === 0 ? fallback : (list[Math.min(index, list.length - 1)] ?? fallback);
 
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const rawPath = req.url ?? "/";
     const { route, stepId } = routeOf(rawPath);
     const queryStart = rawPath.indexOf("?");
@@ -249,7 +261,8 @@ export async function startSseServer(initial: SseServerScript = {}): Promise<Sse
       finishedStreams += 1;
     });
     writeStream(res, answer).catch(() => res.destroy());
-  });
+  };
+  const server = options.tls === undefined ? createServer(handle) : createHttpsServer(options.tls, handle);
   server.on("connection", (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -258,7 +271,7 @@ export async function startSseServer(initial: SseServerScript = {}): Promise<Sse
   const { port } = server.address() as AddressInfo;
 
   return {
-    baseUrl: `http://127.0.0.1:${String(port)}/api/v1`,
+    baseUrl: `${options.tls === undefined ? "http" : "https"}://127.0.0.1:${String(port)}/api/v1`,
     requests,
     requestsOf,
     get finishedStreams() {

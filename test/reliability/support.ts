@@ -4,7 +4,15 @@
 // readers for its ndjson and json output.
 import type { OutgoingHttpHeaders } from "node:http";
 import { SECRET_KEY, cliEnv, runCli, startCli, type CliResult, type RunningCli } from "../cli/helpers.js";
-import { frame, reply, startSseServer, type Reply, type SseServer, type SseServerScript } from "../helpers/sseServer.js";
+import {
+  frame,
+  reply,
+  startSseServer,
+  type Reply,
+  type SseServer,
+  type SseServerOptions,
+  type SseServerScript,
+} from "../helpers/sseServer.js";
 
 export const FLOW = "acme/proj/flow";
 export const EXECUTION_ID = "exec-1";
@@ -168,8 +176,8 @@ export function runScript(run: CanonicalRun, script: SseServerScript = {}): SseS
 const servers: SseServer[] = [];
 
 /** A server for `script` (see runScript), closed by closeServers(). */
-export async function serve(script: SseServerScript): Promise<SseServer> {
-  const server = await startSseServer(script);
+export async function serve(script: SseServerScript, options: SseServerOptions = {}): Promise<SseServer> {
+  const server = await startSseServer(script, options);
   servers.push(server);
   return server;
 }
