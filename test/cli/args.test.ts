@@ -172,6 +172,8 @@ describe("configuration", () => {
       ascii: false,
       giveUpAfterMs: 300_000,
       idleTimeoutMs: 90_000,
+      record: null,
+      notify: false,
     });
     expect(usageMessage(() => resolveWatchConfig([], {}, {}, PIPED))).toMatch(/missing the execution id/);
     expect(usageMessage(() => resolveWatchConfig(["a", "b"], {}, {}, PIPED))).toBe("unexpected argument 'b'");

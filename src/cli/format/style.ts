@@ -1,5 +1,6 @@
 // Glyphs, colours and number formats shared by the plain line output and the summary table.
 // Colours are SGR codes only, and only when the caller says stdout is a terminal.
+import { charWidth, textWidth } from "../../ui/text.js";
 
 export interface StyleOptions {
   readonly color: boolean;
@@ -66,13 +67,23 @@ export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
 }
 
-/** Cuts text to `max` characters (code points), marking the cut. */
+/** Cuts text to `max` terminal cells (a CJK character or an emoji takes two), marking the cut. */
 export function truncate(text: string, max: number, ellipsis: string): string {
-  const chars = Array.from(text);
-  if (chars.length <= max) return text;
-  return chars.slice(0, Math.max(0, max - ellipsis.length)).join("") + ellipsis;
+  if (textWidth(text) <= max) return text;
+  const room = max - textWidth(ellipsis);
+  if (room <= 0) return ellipsis.slice(0, Math.max(0, max));
+  let out = "";
+  let used = 0;
+  for (const ch of text) {
+    const width = charWidth(ch.codePointAt(0) ?? 0);
+    if (used + width > room) break;
+    out += ch;
+    used += width;
+  }
+  return out + ellipsis;
 }
 
+/** Terminal cells taken by (already sanitized, escape-free) text. */
 export function displayWidth(text: string): number {
-  return Array.from(text).length;
+  return textWidth(text);
 }

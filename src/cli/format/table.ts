@@ -32,8 +32,10 @@ interface Column {
 const DROP_ORDER: readonly string[] = ["model", "tokens", "iter", "att", "duration"];
 /** The step column shrinks to this before any column is left out… */
 const FIRST_STEP_FLOOR = 24;
-/** …and to this after. */
+/** …and to this after… */
 const MIN_STEP_CHARS = 16;
+/** …and to this when nothing more can be left out (a very narrow terminal). */
+const LAST_STEP_CHARS = 6;
 const GAP = "  ";
 
 function columnsFor(style: Style, stepChars: number): Column[] {
@@ -96,27 +98,41 @@ function fitLayout(rows: readonly StepRow[], style: Style, maxWidth: number): La
     const overflow = tableWidth(fitted.widths) - maxWidth;
     if (overflow <= 0) return fitted;
     const floor = dropped === 0 ? FIRST_STEP_FLOOR : MIN_STEP_CHARS;
-    fitted = layout(rows, columns(Math.max(floor, (fitted.widths[1] ?? MAX_STEP_CHARS) - overflow)));
+    const last = dropped === DROP_ORDER.length;
+    fitted = layout(rows, columns(Math.max(last ? LAST_STEP_CHARS : floor, (fitted.widths[1] ?? MAX_STEP_CHARS) - overflow)));
     if (tableWidth(fitted.widths) <= maxWidth) return fitted;
   }
+  // Still too wide: renderSummaryTable cuts the lines.
   return fitted ?? layout(rows, columnsFor(style, MAX_STEP_CHARS));
 }
 
-/** `total: a, b, c` broken after a comma wherever a line would pass maxWidth. */
+/**
+ * `total: a, b, c` broken after a comma wherever a line would pass maxWidth; a part
+ * wider than a whole line is broken between words (and a word wider than that is cut).
+ */
 function wrapTotals(label: string, parts: readonly string[], maxWidth: number): string {
   const lines: string[] = [];
   let line = label;
-  for (const [i, part] of parts.entries()) {
-    const piece = i < parts.length - 1 ? `${part},` : part;
-    if (line !== label && displayWidth(line) + 1 + displayWidth(piece) > maxWidth) {
+  const add = (piece: string): void => {
+    if (line !== "" && displayWidth(line) + 1 + displayWidth(piece) > maxWidth) {
       lines.push(line);
       line = ` ${piece}`;
     } else {
-      line += ` ${piece}`;
+      line += line === "" ? piece : ` ${piece}`;
     }
+  };
+  for (const [i, part] of parts.entries()) {
+    const piece = i < parts.length - 1 ? `${part},` : part;
+    if (displayWidth(piece) + 1 <= maxWidth) add(piece);
+    else for (const word of piece.split(" ")) add(word);
   }
   lines.push(line);
-  return `${lines.join("\n")}\n`;
+  return `${lines.map((text) => cut(text, maxWidth)).join("\n")}\n`;
+}
+
+/** A line cut to maxWidth cells (the last resort on a terminal too narrow for the table). */
+function cut(line: string, maxWidth: number): string {
+  return displayWidth(line) <= maxWidth ? line : truncate(line, maxWidth, "");
 }
 
 /**
@@ -134,9 +150,11 @@ export function renderSummaryTable(state: RunState, summary: Summary, style: Sty
       })
       .join(GAP)
       .trimEnd();
+  const fits = tableWidth(widths) <= maxWidth;
+  const line = (values: readonly string[]): string => (fits ? render(values) : cut(render(values), maxWidth));
 
-  let text = `${style.paint("bold", render(columns.map((column) => column.title)))}\n`;
-  for (const line of cells) text += `${render(line)}\n`;
+  let text = `${style.paint("bold", line(columns.map((column) => column.title)))}\n`;
+  for (const values of cells) text += `${line(values)}\n`;
   if (rows.length === 0) text += "(no steps)\n";
 
   const tokens = summary.tokens;
