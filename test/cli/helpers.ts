@@ -101,8 +101,12 @@ export interface RunningCli {
   stdoutText(): string;
 }
 
-export function startCli(args: readonly string[], env: Record<string, string>): RunningCli {
-  const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+export function startCli(args: readonly string[], env: Record<string, string>, options: { cwd?: string } = {}): RunningCli {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const waiters: { text: string; resolve: () => void }[] = [];
@@ -132,8 +136,12 @@ export function startCli(args: readonly string[], env: Record<string, string>): 
   };
 }
 
-export function runCli(args: readonly string[], env: Record<string, string> = cliEnv()): Promise<CliResult> {
-  return startCli(args, env).done;
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string> = cliEnv(),
+  options: { cwd?: string } = {},
+): Promise<CliResult> {
+  return startCli(args, env, options).done;
 }
 
 /** Bytes a terminal would act on: C0 except \n, DEL, C1 (UTF-8 C2 80-9F), and raw bidi controls. */
