@@ -2,6 +2,10 @@
 // lone surrogates, but leaves DEL, C1 controls (U+0080-U+009F: 0x9B is a one-byte
 // CSI on many terminals), the line separators U+2028/U+2029 and bidi controls raw.
 // They can only occur inside strings, so escaping them as \uXXXX keeps the JSON valid.
+// An API key a server echoed back is masked (key characters need no JSON escape, so
+// the key appears as is in the text; its mask is valid inside a JSON string).
+import { redactSecrets } from "../../api/redact.js";
+
 const UNESCAPED = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 function escape(char: string): string {
@@ -10,5 +14,5 @@ function escape(char: string): string {
 
 export function safeJson(value: unknown, indent?: number): string {
   const text = JSON.stringify(value, null, indent);
-  return text.replace(UNESCAPED, escape);
+  return redactSecrets(text).replace(UNESCAPED, escape);
 }
