@@ -2,7 +2,7 @@
 // Keys start with `nk_`. The configured key is masked literally (whatever its
 // characters), and any other `nk_` token is masked by shape, which also covers a key
 // the server echoes back, a key from an old config, or one in a pasted URL.
-import { sanitizeLine, sanitizeMultiline } from "./sanitize.js";
+// sanitize.ts applies it to every server string it makes safe, and holds redactError.
 
 const KEY_PREFIX = "nk_";
 /** Anything shaped like a key: nk_ plus at least 4 key characters. */
@@ -33,30 +33,4 @@ export function redactSecrets(text: string, knownKeys: readonly string[] = []): 
   }
   if (!result.includes(KEY_PREFIX)) return result;
   return result.replace(KEY_TOKEN, maskKey);
-}
-
-/**
- * An Error safe to print: same name, message and stack with every key masked and
- * control characters made visible (message on one line). The cause is dropped: it
- * may hold the key in a field that util.inspect would print.
- */
-export function redactError(err: unknown, knownKeys: readonly string[] = []): Error {
-  const safeLine = (text: string): string => redactSecrets(sanitizeLine(text), knownKeys);
-  if (!(err instanceof Error)) return new Error(safeLine(describe(err)));
-  const safe = new Error(safeLine(err.message));
-  safe.name = safeLine(err.name);
-  safe.stack =
-    err.stack === undefined
-      ? `${safe.name}: ${safe.message}`
-      : redactSecrets(sanitizeMultiline(err.stack), knownKeys);
-  return safe;
-}
-
-function describe(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    // An object without a usable toString (Object.create(null)).
-    return Object.prototype.toString.call(value);
-  }
 }

@@ -15,6 +15,11 @@
 //   U+009B is `\x9b`;
 // - bidi controls U+202A-U+202E and U+2066-U+2069: `\uHHHH`, e.g. `\u202e`;
 // - a lone surrogate (not valid Unicode; would become mojibake when encoded): U+FFFD.
+//
+// Both also mask API keys (redact.ts): a server may echo the key back in any string
+// (an error message, a step name), and masking here, before any cut to a column's
+// width, leaves no part of it on screen.
+import { redactSecrets } from "./redact.js";
 
 // Fast paths: one regex test per string; clean strings (nearly all) are returned as is.
 const UNSAFE_IN_LINE =
@@ -36,14 +41,40 @@ function visible(char: string): string {
   return `\\u${code.toString(16).padStart(4, "0")}`;
 }
 
-/** One line of server text made safe for a terminal: controls become visible escapes, newlines too. */
+/** One line of server text made safe for a terminal: controls become visible escapes, newlines too; keys masked. */
 export function sanitizeLine(text: string): string {
-  if (!UNSAFE_IN_LINE.test(text)) return text;
-  return text.replace(REPLACE_IN_LINE, visible);
+  const masked = redactSecrets(text);
+  if (!UNSAFE_IN_LINE.test(masked)) return masked;
+  return masked.replace(REPLACE_IN_LINE, visible);
 }
 
 /** Multi-line server text (pretty JSON, error bodies): like sanitizeLine but `\n` is kept. */
 export function sanitizeMultiline(text: string): string {
-  if (!UNSAFE_IN_MULTILINE.test(text)) return text;
-  return text.replace(REPLACE_IN_MULTILINE, visible);
+  const masked = redactSecrets(text);
+  if (!UNSAFE_IN_MULTILINE.test(masked)) return masked;
+  return masked.replace(REPLACE_IN_MULTILINE, visible);
+}
+
+/**
+ * An Error safe to print: same name, message and stack with every key masked and
+ * control characters made visible (message on one line). The cause is dropped: it
+ * may hold the key in a field that util.inspect would print.
+ */
+export function redactError(err: unknown, knownKeys: readonly string[] = []): Error {
+  const safeLine = (text: string): string => sanitizeLine(redactSecrets(text, knownKeys));
+  if (!(err instanceof Error)) return new Error(safeLine(describe(err)));
+  const safe = new Error(safeLine(err.message));
+  safe.name = safeLine(err.name);
+  safe.stack =
+    err.stack === undefined ? `${safe.name}: ${safe.message}` : sanitizeMultiline(redactSecrets(err.stack, knownKeys));
+  return safe;
+}
+
+function describe(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    // An object without a usable toString (Object.create(null)).
+    return Object.prototype.toString.call(value);
+  }
 }

@@ -1,6 +1,7 @@
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { maskKey, redactError, redactSecrets, registerSecret } from "../../src/api/redact.js";
+import { maskKey, redactSecrets, registerSecret } from "../../src/api/redact.js";
+import { redactError } from "../../src/api/sanitize.js";
 
 const KEY = "nk_live_Zq81xYv0TbW3kL9mPq2R7s";
 
