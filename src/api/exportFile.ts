@@ -8,9 +8,11 @@
 //                    "names": { stepId: name }, "attempts": { "<stepId>#<loopIndex>": [StepTrace...] } } }
 //
 // A file without the `noukaiTop` key (an SDK user's model_dump) is read too: no names,
-// no attempts. Nothing in the file is sanitized (it is data); whoever shows it sanitizes.
+// no attempts. Nothing in the file is sanitized (it is data; whoever shows it sanitizes),
+// except that API keys are masked: the file is made to be shared.
 import { writeFile } from "node:fs/promises";
 import { z } from "zod";
+import { redactSecrets } from "./redact.js";
 import { StepTrace, Trace, type RunSummary } from "./schemas.js";
 
 export const EXPORT_FORMAT_VERSION = 1;
@@ -118,9 +120,13 @@ export function buildExportFile(input: ExportInput): Record<string, JsonValue> {
  */
 const TERMINAL_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-/** The file's text: two-space indented JSON and a final newline (as the documentation's json.dump(indent=2)). */
+/**
+ * The file's text: two-space indented JSON and a final newline (as the documentation's
+ * json.dump(indent=2)). An API key a server echoed back is masked (redact.ts: key
+ * characters need no JSON escape, and the mask is valid inside a JSON string).
+ */
 export function exportFileText(input: ExportInput): string {
-  const json = JSON.stringify(buildExportFile(input), null, 2).replace(
+  const json = redactSecrets(JSON.stringify(buildExportFile(input), null, 2)).replace(
     TERMINAL_UNSAFE,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );

@@ -9,15 +9,20 @@
 //   {"type":"stream/ended","at"}                        {"type":"run/status","at","status"}
 //   {"type":"trace/loaded","at","final","trace":{wire Trace}}
 //   {"type":"attempts/loaded","at","stepId","loopIndex","attempts":[wire StepTrace...]}
-//   {"type":"dropped","at","count","reason"}           (frames over the size limit: never decoded, so not in a frame line)
+//   {"type":"stream/malformed","at","count","reason"}  {"type":"stream/unknown","at","count"}
 //
-// Frames are the raw SSE frames (event, data, id) with their arrival time; what they
-// decode to (events, malformed and unknown counts) is not written, replay decodes them
-// again. Every other MonitorSignal is written as it was reported. A frame's line comes
-// after the stream/opened line of its connection even when the monitor reported that
-// signal after decoding the first chunk (a resumed stream is only known from its first id).
+// Frames are the raw SSE frames (event, data, id) with their arrival time; the events
+// they decode to are not written, replay decodes the frames again. Every other
+// MonitorSignal is written as it was reported, the malformed and unknown counts among
+// them (a frame over the size limit never reaches a frame line, and the counts keep the
+// times and order the monitor reported them with). A chunk's frame lines come after the
+// signals the monitor reported before that chunk's events, stream/opened among them
+// (for a resumed stream it is only reported once the first id was decoded).
+// An API key a server echoed back is masked (redact.ts), as in every output: a recording
+// is made to be attached to bug reports.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { wireStepTrace, wireTrace } from "./exportFile.js";
+import { redactSecrets } from "./redact.js";
 import type { MonitorSignal } from "./signals.js";
 import type { RawFrame } from "./sse.js";
 
@@ -37,19 +42,12 @@ export interface RecordHeader {
 
 /** Buffered lines are written once this large, and after every signal. */
 const FLUSH_BYTES = 64 * 1024;
-/** The decoder's reason for a frame it dropped unread (sse.ts `frame over N bytes`). */
-const DROPPED_FRAME_REASON = /^frame over \d+ bytes$/;
 
-/** The line of one MonitorSignal, or null when replay derives it from the frames. */
+/** The line of one MonitorSignal, or null for stream/events (replay decodes the frames again). */
 export function signalLine(signal: MonitorSignal): Record<string, unknown> | null {
   switch (signal.type) {
     case "stream/events":
-    case "stream/unknown":
       return null;
-    case "stream/malformed":
-      return DROPPED_FRAME_REASON.test(signal.reason)
-        ? { type: "dropped", at: signal.at, count: signal.count, reason: signal.reason }
-        : null;
     case "trace/loaded":
       return { type: signal.type, at: signal.at, final: signal.final, trace: wireTrace(signal.trace) };
     case "attempts/loaded":
@@ -94,7 +92,8 @@ export function openRecorder(path: string, header: Omit<RecordHeader, "type" | "
 
   const flush = (): void => {
     if (buffer === "" || closed) return;
-    const text = buffer;
+    // Whole lines only: a key cannot be split between two writes.
+    const text = redactSecrets(buffer);
     buffer = "";
     writeSync(fd, text);
   };
@@ -113,16 +112,16 @@ export function openRecorder(path: string, header: Omit<RecordHeader, "type" | "
     },
     onSignal(signal) {
       if (closed) return;
-      const line = signalLine(signal);
-      // A chunk's frames are reported by stream/events, /malformed or /unknown: every
-      // other signal (stream/opened among them) belongs before them.
-      const framesOfThisChunk =
+      // A chunk's signals are stream/events, then /malformed, then /unknown: its frames
+      // go before the first of them, after any other signal (stream/opened among them).
+      const ofThisChunk =
         signal.type === "stream/events" || signal.type === "stream/malformed" || signal.type === "stream/unknown";
-      if (line !== null) append(line);
-      if (framesOfThisChunk && pendingFrames !== "") {
+      if (ofThisChunk && pendingFrames !== "") {
         buffer += pendingFrames;
         pendingFrames = "";
       }
+      const line = signalLine(signal);
+      if (line !== null) append(line);
       flush();
     },
     close() {

@@ -1,7 +1,8 @@
 // Plays a `--record` file back (record.ts describes the lines): frames go through the
 // same SSE decoder as on the wire (re-encoded as SSE text, one decoder per recorded
-// connection), the other lines become the MonitorSignals they were, paced by their
-// recorded arrival times divided by the speed.
+// connection) and become stream/events; the other lines become the MonitorSignals they
+// were (malformed and unknown counts as recorded, not as decoded again, so that their
+// times and order are the monitor's); all paced by the recorded times divided by the speed.
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { z } from "zod";
@@ -9,7 +10,7 @@ import { RECORD_FORMAT, RECORD_FORMAT_VERSION, type RecordHeader } from "./recor
 import { sanitizeLine } from "./sanitize.js";
 import { StepTrace, Trace } from "./schemas.js";
 import type { MonitorSignal } from "./signals.js";
-import { createSseDecoder, type SseBatch, type SseDecoder } from "./sse.js";
+import { createSseDecoder, type SseDecoder } from "./sse.js";
 
 /** The recording cannot be used; the message is one line, starting with `line N:` when a line is at fault. */
 export class RecordingError extends Error {
@@ -47,7 +48,8 @@ const SignalLine = z.discriminatedUnion("type", [
     loopIndex: z.number().int().nullable(),
     attempts: z.array(StepTrace),
   }),
-  z.object({ type: z.literal("dropped"), at: At, count: z.number().int(), reason: z.string() }),
+  z.object({ type: z.literal("stream/malformed"), at: At, count: z.number().int(), reason: z.string() }),
+  z.object({ type: z.literal("stream/unknown"), at: At, count: z.number().int() }),
 ]);
 type SignalLine = z.infer<typeof SignalLine>;
 
@@ -200,19 +202,13 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
   let pendingAt = 0;
   let sinceYield = 0;
 
-  const report = (batch: SseBatch, at: number): void => {
-    if (batch.events.length > 0) onSignal({ type: "stream/events", events: batch.events });
-    const reasons = new Map<string, number>();
-    for (const reason of batch.malformed) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-    for (const [reason, count] of reasons) onSignal({ type: "stream/malformed", count, reason: sanitizeLine(reason), at });
-    if (batch.unknown > 0) onSignal({ type: "stream/unknown", count: batch.unknown, at });
-  };
-
   const flushFrames = (): void => {
     if (pendingText === "") return;
     chunkAt = mapTime(pendingAt);
-    report(decoder.push(Buffer.from(pendingText, "utf8")), chunkAt);
+    // Only the events: the malformed and unknown counts have lines of their own.
+    const { events } = decoder.push(Buffer.from(pendingText, "utf8"));
     pendingText = "";
+    if (events.length > 0) onSignal({ type: "stream/events", events });
   };
 
   const waitUntil = async (at: number): Promise<void> => {
@@ -241,8 +237,9 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
       flushFrames();
       await waitUntil(entry.at);
       const at = mapTime(entry.at);
-      if (entry.type === "dropped") {
-        onSignal({ type: "stream/malformed", count: entry.count, reason: sanitizeLine(entry.reason), at });
+      if (entry.type === "stream/malformed") {
+        // The recorded reason was sanitized by the monitor; a hand-made file's may not be.
+        onSignal({ ...entry, reason: sanitizeLine(entry.reason), at });
         continue;
       }
       // A new connection gets a new decoder, as the monitor makes one per connection.

@@ -59,6 +59,21 @@ describe("export file", () => {
     expect(parsed).toMatchObject({ executionId: "exec-1", flow: "o/p/s", exportedAt: "2026-01-02T00:00:00.000Z" });
   });
 
+  it("writes terminal-unsafe characters as \\u escapes (same data) and masks an echoed API key", () => {
+    const key = "nk_live_exportSecret_1234567890";
+    const trace = Trace.parse({
+      flowRun: { id: "r", status: "completed" },
+      steps: [{ stepId: "a", attempt: 1, status: "completed", outputContext: { text: `csi\u009b2J rtl\u202e line\u2028 del\u007f key ${key}` } }],
+    });
+    const text = exportFileText({ trace, names: { a: "A\u009b" } });
+    expect(text).not.toMatch(/[\u007f-\u009f\u2028\u202e]/);
+    expect(text).toContain("\\u009b");
+    expect(text).not.toContain(key);
+    const parsed = parseExportFile(text);
+    expect(parsed.trace.steps[0]?.outputContext).toEqual({ text: "csi\u009b2J rtl\u202e line\u2028 del\u007f key nk_…7890" });
+    expect(parsed.names.a).toBe("A\u009b");
+  });
+
   it("reads a plain model_dump without the noukaiTop key (no names, no attempts)", () => {
     const parsed = parseExportFile(JSON.stringify({ flowRun: { id: "r", status: "failed" }, steps: [] }));
     expect(parsed).toMatchObject({ executionId: "r", flow: null, exportedAt: null, names: {} });
