@@ -19,6 +19,7 @@ import { StepTable, TableHeading } from "./StepTable.js";
 import { fit } from "./text.js";
 import { makeTheme } from "./theme.js";
 import { useAttempts } from "./useAttempts.js";
+import { installInkRowCache } from "./inkRowCache.js";
 import { useClock, useRunState, useTerminalSize } from "./useRunStore.js";
 import {
   initialViewState,
@@ -74,6 +75,9 @@ function iterationsOfRow(row: StepRow | undefined): readonly (number | null)[] {
   if (row.isLoop && row.iterationRows.length > 0) return row.iterationRows.map((it) => it.loopIndex);
   return [row.loopIndex];
 }
+
+// Installed when the screen loads, so every mount of App (runTui, tests, the bench) draws alike.
+await installInkRowCache();
 
 const HEADER_LINES = 2;
 const FOOTER_LINES = 1;
@@ -192,7 +196,7 @@ export function App({ store, source, flowLabel, executionId, ascii, color, onQui
       view.filter !== "" ? `no step matches "${sanitizeLine(view.filter)}"` : `waiting for the first step${theme.g.ellipsis}`;
     body = (
       <>
-        <TableHeading layout={layout} />
+        <TableHeading layout={layout} theme={theme} />
         <StepTable
           rows={rows}
           start={visible.start}

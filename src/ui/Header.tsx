@@ -1,6 +1,5 @@
 // Two header lines: what is watched and how (flow, execution, status, clock, connection),
 // then the running totals (steps, retries, failures, exact cost, tokens).
-import { Box, Text } from "ink";
 import { memo } from "react";
 import { sanitizeLine } from "../api/sanitize.js";
 import { formatUsd } from "../state/money.js";
@@ -8,7 +7,8 @@ import { selectElapsedMs, selectTotals } from "../state/selectors.js";
 import type { RunState } from "../state/types.js";
 import { connectionLabel, formatClock, formatInteger, RUN_COLOR } from "./format.js";
 import { fit, textWidth } from "./text.js";
-import { tint, type Theme } from "./theme.js";
+import { Line, TextLine } from "./Line.js";
+import type { Theme } from "./theme.js";
 
 const EXACT_DIGITS = 30;
 
@@ -50,15 +50,18 @@ export const Header = memo(function Header({ run, now, flowLabel, executionId, w
     run.connection.kind === "live" ? "green" : run.connection.kind === "reconnecting" ? "yellow" : undefined;
 
   return (
-    <Box flexDirection="column">
-      <Text wrap="truncate">
-        <Text bold>{left}</Text>
-        {"  "}
-        <Text {...tint(theme, RUN_COLOR[run.status])}>{status}</Text>
-        {`  ${clock}  `}
-        <Text {...tint(theme, connectionColor)}>{connection}</Text>
-      </Text>
-      <Text wrap="truncate">{fit(line2, width, { ellipsis: g.ellipsis })}</Text>
-    </Box>
+    <>
+      <Line
+        segments={[
+          { text: left, bold: true },
+          { text: "  " },
+          { text: status, color: RUN_COLOR[run.status] },
+          { text: `  ${clock}  ` },
+          { text: connection, color: connectionColor },
+        ]}
+        theme={theme}
+      />
+      <TextLine text={fit(line2, width, { ellipsis: g.ellipsis })} theme={theme} />
+    </>
   );
 });

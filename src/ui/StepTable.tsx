@@ -1,6 +1,5 @@
 // The step table: one line per step, only the visible window of rows is rendered, each row a
 // memoised component built as fixed-width text (cheap to lay out at thousands of steps).
-import { Text } from "ink";
 import { memo } from "react";
 import { sanitizeLine } from "../api/sanitize.js";
 import { formatUsd } from "../state/money.js";
@@ -9,7 +8,8 @@ import { ACTIVE_STEP_STATUSES, type StepRow } from "../state/types.js";
 import type { Column, TableLayout } from "./columns.js";
 import { formatCount, formatDuration, STEP_COLOR, stepStatusWord } from "./format.js";
 import { fit } from "./text.js";
-import { tint, type Theme } from "./theme.js";
+import { Line, TextLine, type Segment } from "./Line.js";
+import type { Theme } from "./theme.js";
 
 function tokensCell(row: StepRow): string {
   if (row.tokens === null) return "";
@@ -56,7 +56,7 @@ const StepLine = memo(function StepLine({ row, selected, layout, now, theme }: S
     { ellipsis: theme.g.ellipsis },
   )}`;
   // Split around the status and attempt cells, the only coloured ones.
-  const parts: { text: string; color?: string | undefined }[] = [{ text: head }];
+  const parts: Segment[] = [{ text: head }];
   for (const column of layout.columns) {
     const text = ` ${fit(cellText(column, row, now, theme), column.width, {
       alignRight: column.alignRight,
@@ -66,36 +66,17 @@ const StepLine = memo(function StepLine({ row, selected, layout, now, theme }: S
     else if (column.key === "attempt" && row.attempt > 1) parts.push({ text, color: "yellow" });
     else {
       const last = parts[parts.length - 1];
-      if (last !== undefined && last.color === undefined) last.text += text;
+      if (last !== undefined && last.color === undefined) parts[parts.length - 1] = { text: last.text + text };
       else parts.push({ text });
     }
   }
-  if (!theme.color) {
-    return (
-      <Text wrap="truncate" inverse={selected}>
-        {parts.map((p) => p.text).join("")}
-      </Text>
-    );
-  }
-  return (
-    <Text wrap="truncate" inverse={selected}>
-      {parts.map((p, i) => (
-        <Text key={i} {...tint(theme, p.color)}>
-          {p.text}
-        </Text>
-      ))}
-    </Text>
-  );
+  return <Line segments={parts} inverse={selected} theme={theme} />;
 });
 
-export const TableHeading = memo(function TableHeading({ layout }: { layout: TableLayout }) {
+export const TableHeading = memo(function TableHeading({ layout, theme }: { layout: TableLayout; theme: Theme }) {
   let line = `${fit("#", layout.numberWidth, { alignRight: true })} ${fit("step", layout.nameWidth)}`;
   for (const column of layout.columns) line += ` ${fit(column.title, column.width, { alignRight: column.alignRight })}`;
-  return (
-    <Text wrap="truncate" bold>
-      {line}
-    </Text>
-  );
+  return <TextLine text={line} bold theme={theme} />;
 });
 
 export interface StepTableProps {
@@ -110,14 +91,14 @@ export interface StepTableProps {
 }
 
 export function StepTable({ rows, start, end, selected, layout, now, theme, emptyText }: StepTableProps) {
-  if (rows.length === 0) return <Text wrap="truncate">{` ${emptyText}`}</Text>;
+  if (rows.length === 0) return <TextLine text={` ${emptyText}`} theme={theme} />;
   const lines = [];
   for (let i = start; i < end; i += 1) {
     const row = rows[i];
     if (row === undefined) break;
     lines.push(
       <StepLine
-        key={row.stepId}
+        key={i - start}
         row={row}
         selected={i === selected}
         layout={layout}

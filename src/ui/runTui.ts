@@ -89,6 +89,8 @@ export async function runTui(opts: RunTuiOptions): Promise<RunTuiResult> {
       exitOnCtrlC: false,
       patchConsole: false,
       maxFps: 20,
+      // Only the lines that changed are rewritten: a clock tick rewrites two lines, not the screen.
+      incrementalRendering: true,
     });
     let unmounted = false;
     const exited = instance.waitUntilExit().catch((renderError: unknown) => {

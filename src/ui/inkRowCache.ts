@@ -1,0 +1,259 @@
+// Ink composes every frame cell by cell: its Output.get() builds a width x height grid,
+// splits every written line into graphemes (Intl.Segmenter), gives each its styles and
+// turns the grid back into text. That is ~10 ms per 120x40 frame on a 2-core machine,
+// whatever changed, and most of a frame (issue 6: p95 <= 8 ms; idle < 1% CPU with one
+// redraw a second). Between two frames of this screen few rows change, so this wraps
+// Output.get to reuse the text of rows whose writes were seen before.
+//
+// Without clipping, the rows of Ink's grid are independent: a row's text depends only on
+// the writes that land on it (x and the transformed text, in order), so a row seen before
+// gets the text made for it then. Frames that clip (overflow: hidden) or write outside the
+// grid go to Ink's get() unchanged. test/ui/inkRowCache.test.ts checks that the output is
+// Ink's, byte for byte.
+//
+// A new row is composed in runs of equally styled cells rather than cell by cell:
+// Ink's styledCharsToString emits codes only where the style changes, so a run of cells
+// with one style gives the same text as its cells one by one. Printable ASCII with SGR
+// codes needs no grapheme split (each character is one grapheme, one cell wide; each code
+// is tokenized by Ink's own tokenizer on its own, as an escape always ends a grapheme);
+// other text is split by Ink's tokenizer and measured with Ink's widths. Writes that
+// overlap or start past the grid go to Ink's own get() on a one-row Output.
+//
+// Installed only on the Ink version it was checked against (package.json pins ~6.8.0).
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+type Transformer = (line: string, index: number) => string;
+
+type Operation =
+  | { readonly type: "write"; readonly x: number; readonly y: number; readonly text: string; readonly transformers: readonly Transformer[] }
+  | { readonly type: "clip" | "unclip" };
+
+/** Ink's per-Output caches (OutputCaches). */
+interface InkOutputCaches {
+  readonly widths: Map<string, number>;
+}
+
+/** The parts of Ink's internal Output class used here. */
+interface InkOutput {
+  readonly width: number;
+  readonly height: number;
+  readonly operations: readonly Operation[];
+  caches: InkOutputCaches;
+  write(x: number, y: number, text: string, options: { transformers: Transformer[] }): void;
+  get(): { output: string; height: number };
+}
+
+export type InkOutputClass = (new (options: { width: number; height: number }) => InkOutput) & { prototype: InkOutput };
+
+interface AnsiCode {
+  readonly type: "ansi";
+  readonly code: string;
+  readonly endCode: string;
+}
+
+/** A run of cells with one style (Ink's StyledChar, whose value may hold several cells). */
+interface StyledRun {
+  readonly type: "char";
+  readonly value: string;
+  readonly fullWidth: boolean;
+  readonly styles: readonly AnsiCode[];
+}
+
+/** The functions of @alcalzone/ansi-tokenize (Ink's tokenizer) used to compose new rows. */
+export interface InkTokenizer {
+  tokenize(text: string): readonly ({ readonly type: "char"; readonly value: string } | AnsiCode)[];
+  styledCharsFromTokens(tokens: readonly unknown[]): readonly StyledRun[];
+  reduceAnsiCodesIncremental(codes: readonly AnsiCode[], newCodes: readonly AnsiCode[]): readonly AnsiCode[];
+  styledCharsToString(chars: readonly StyledRun[]): string;
+}
+
+const CHECKED_INK = /^6\.8\./;
+/** Rows kept; past this the cache starts over (a screen uses a few hundred distinct rows at a time). */
+const MAX_ROWS = 4096;
+/** Ink's styled characters of non-ASCII texts kept, likewise. */
+const MAX_STYLED_TEXTS = 4096;
+const ASCII_AND_SGR = /^(?:[\x20-\x7e]|\x1b\[[0-9;]*m)*$/;
+const SGR_OR_CHARS = /\x1b\[[0-9;]*m|[\x20-\x7e]+/g;
+const NO_STYLES: readonly AnsiCode[] = [];
+
+/** One grid row's writes in order: [x, text, x, text, ...]. */
+type RowWrites = (number | string)[];
+
+function sameStyles(a: readonly AnsiCode[], b: readonly AnsiCode[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i]?.code !== b[i]?.code) return false;
+  return true;
+}
+
+/** Composes rows in runs (see the top of the file). */
+function rowComposer(tokenizer: InkTokenizer, widthOf: (text: string) => number) {
+  const styledTexts = new Map<string, readonly StyledRun[]>();
+  // A screen uses a handful of distinct SGR codes.
+  const sgrTokens = new Map<string, readonly AnsiCode[]>();
+
+  function styledChars(text: string): readonly StyledRun[] {
+    let chars = styledTexts.get(text);
+    if (chars === undefined) {
+      chars = tokenizer.styledCharsFromTokens(tokenizer.tokenize(text));
+      if (styledTexts.size >= MAX_STYLED_TEXTS) styledTexts.clear();
+      styledTexts.set(text, chars);
+    }
+    return chars;
+  }
+
+  /** Ink's text for a row of `width` cells receiving `writes`; null when they overlap or start past the grid. */
+  return function composeRow(width: number, writes: RowWrites): string | null {
+    const runs: StyledRun[] = [];
+    const push = (value: string, styles: readonly AnsiCode[]): void => {
+      const last = runs[runs.length - 1];
+      if (last !== undefined && sameStyles(last.styles, styles)) runs[runs.length - 1] = { ...last, value: last.value + value };
+      else runs.push({ type: "char", value, fullWidth: false, styles });
+    };
+    let column = 0;
+    for (let i = 0; i < writes.length; i += 2) {
+      const x = writes[i] as number;
+      const line = writes[i + 1] as string;
+      if (!Number.isInteger(x) || x < column || x > width) return null;
+      if (x > column) push(" ".repeat(x - column), NO_STYLES);
+      column = x;
+      if (ASCII_AND_SGR.test(line)) {
+        let codes: readonly AnsiCode[] = NO_STYLES;
+        for (const piece of line.match(SGR_OR_CHARS) ?? []) {
+          if (piece.charCodeAt(0) === 0x1b) {
+            let tokens = sgrTokens.get(piece);
+            if (tokens === undefined) {
+              tokens = tokenizer.tokenize(piece) as AnsiCode[];
+              if (sgrTokens.size >= MAX_STYLED_TEXTS) sgrTokens.clear();
+              sgrTokens.set(piece, tokens);
+            }
+            codes = tokenizer.reduceAnsiCodesIncremental(codes, tokens);
+          } else {
+            push(piece, codes);
+            column += piece.length;
+          }
+        }
+        continue;
+      }
+      for (const char of styledChars(line)) {
+        // As Ink: a character takes at least one cell; the cells after a wide one hold "".
+        const cells = Math.max(1, widthOf(char.value));
+        push(char.value, char.styles);
+        for (let cell = 1; cell < cells; cell += 1) push("", char.styles);
+        column += cells;
+      }
+    }
+    if (column < width) push(" ".repeat(width - column), NO_STYLES);
+    return tokenizer.styledCharsToString(runs).trimEnd();
+  };
+}
+
+/**
+ * Wraps `Output.prototype.get` with the row cache; returns false (and changes nothing) when
+ * the class is not of the expected shape or is already wrapped. Without a tokenizer, new
+ * rows are made entirely by Ink.
+ */
+export function wrapOutputGet(Output: InkOutputClass, tokenizer: InkTokenizer | null): boolean {
+  const proto = Output.prototype as InkOutput & { stockGet?: InkOutput["get"] };
+  if (typeof proto.get !== "function" || typeof proto.write !== "function" || Object.hasOwn(proto, "stockGet")) return false;
+  const stockGet = proto.stockGet ?? proto.get;
+  const rows = new Map<string, string>();
+  // Cell widths as Ink measures them (its per-Output cache, kept for every row).
+  const measure = new Output({ width: 0, height: 0 }).caches as InkOutputCaches & { getStringWidth(text: string): number };
+  const composeRow = tokenizer === null ? null : rowComposer(tokenizer, (text) => measure.getStringWidth(text));
+
+  /** Ink's text for one row of `width` cells that receives `writes`. */
+  function rowText(width: number, writes: RowWrites): string {
+    let key = String(width);
+    for (let i = 0; i < writes.length; i += 2) {
+      const text = writes[i + 1] as string;
+      key += `|${String(writes[i])}:${String(text.length)}:${text}`;
+    }
+    const cached = rows.get(key);
+    if (cached !== undefined) return cached;
+    let text = composeRow?.(width, writes) ?? null;
+    if (text === null) {
+      const one = new Output({ width, height: 1 });
+      for (let i = 0; i < writes.length; i += 2) one.write(writes[i] as number, 0, writes[i + 1] as string, { transformers: [] });
+      text = stockGet.call(one).output;
+    }
+    if (rows.size >= MAX_ROWS) rows.clear();
+    rows.set(key, text);
+    return text;
+  }
+
+  proto.get = function get(this: InkOutput) {
+    const { width, height, operations } = this;
+    const byRow = new Array<RowWrites | undefined>(height);
+    for (const operation of operations) {
+      if (operation.type !== "write") return stockGet.call(this);
+      const lines = operation.text.split("\n");
+      // Ink drops lines outside the grid in a way that shifts the ones after: leave it to Ink.
+      if (operation.y < 0 || operation.y + lines.length > height) return stockGet.call(this);
+      for (let index = 0; index < lines.length; index += 1) {
+        let line = lines[index] ?? "";
+        for (const transform of operation.transformers) line = transform(line, index);
+        (byRow[operation.y + index] ??= []).push(operation.x, line);
+      }
+    }
+    let output = "";
+    for (let y = 0; y < height; y += 1) {
+      const writes = byRow[y];
+      if (y > 0) output += "\n";
+      if (writes !== undefined) output += rowText(width, writes);
+    }
+    return { output, height };
+  };
+  // Ink's own get(), for the rows above and for tests that compare the two.
+  proto.stockGet = stockGet;
+  return true;
+}
+
+async function importFile(path: string): Promise<Record<string, unknown>> {
+  return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+}
+
+/** Ink's tokenizer, found from Ink's own location (it is Ink's dependency, not ours); null when it cannot be. */
+async function inkTokenizer(inkIndex: string): Promise<InkTokenizer | null> {
+  try {
+    const packageJson = createRequire(inkIndex).resolve("@alcalzone/ansi-tokenize/package.json");
+    const module = await importFile(join(dirname(packageJson), "build", "index.js"));
+    const names = ["tokenize", "styledCharsFromTokens", "reduceAnsiCodesIncremental", "styledCharsToString"] as const;
+    if (names.some((name) => typeof module[name] !== "function")) return null;
+    return module as unknown as InkTokenizer;
+  } catch {
+    return null;
+  }
+}
+
+export interface InkInternals {
+  readonly Output: InkOutputClass;
+  readonly tokenizer: InkTokenizer | null;
+}
+
+/** Ink's Output class (and its tokenizer), next to the Ink that `import "ink"` loads; null for another Ink. */
+export async function loadInkInternals(): Promise<InkInternals | null> {
+  try {
+    const inkIndex = createRequire(import.meta.url).resolve("ink");
+    const buildDir = dirname(inkIndex);
+    const pkg = JSON.parse(await readFile(join(buildDir, "..", "package.json"), "utf8")) as { version?: unknown };
+    if (typeof pkg.version !== "string" || !CHECKED_INK.test(pkg.version)) return null;
+    const Output = (await importFile(join(buildDir, "output.js"))).default;
+    if (typeof Output !== "function") return null;
+    return { Output: Output as InkOutputClass, tokenizer: await inkTokenizer(inkIndex) };
+  } catch {
+    // Ink is laid out differently: it draws as it always does.
+    return null;
+  }
+}
+
+let installed: Promise<boolean> | null = null;
+
+/** Wraps Ink's Output.get with the row cache, once; false when this Ink is not the one it was written for. */
+export function installInkRowCache(): Promise<boolean> {
+  installed ??= loadInkInternals().then((ink) => ink !== null && wrapOutputGet(ink.Output, ink.tokenizer));
+  return installed;
+}
