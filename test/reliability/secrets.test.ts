@@ -8,6 +8,7 @@ import { createServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { sanitizeLine, sanitizeMultiline } from "../../src/api/sanitize.js";
 import { cliEnv, ensureBuilt, type CliResult } from "../cli/helpers.js";
 import { reply, sseStream, type SseServerScript } from "../helpers/sseServer.js";
 import {
@@ -158,5 +159,16 @@ describe("the key echoed by a server in text the watch prints", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the sanitizer masks keys in every server string it makes safe", () => {
+  it("before any cut, so no part of an echoed key is left on screen", () => {
+    const echoed = `upstream says ${SECRET_KEY} is\x1b[31m bad`;
+    expect(sanitizeLine(echoed)).toBe(`upstream says ${MASK} is\\x1b[31m bad`);
+    expect(sanitizeMultiline(`{\n  "key": "${SECRET_KEY}"\n}`)).toBe(`{\n  "key": "${MASK}"\n}`);
+    // A column cut to 24 characters shows the mask or part of it, never the key's characters.
+    const cut = sanitizeLine(`model ${SECRET_KEY}`).slice(0, 24);
+    expect(cut).not.toContain(SECRET_KEY.slice(3, 10));
   });
 });
