@@ -82,13 +82,19 @@ async function startTui(hook = ""): Promise<{ pty: PtyProcess; pid: number }> {
 }
 
 describe.runIf(ptyAvailable())("every way out restores the terminal once, with the documented status", () => {
-  it.each([
-    ["q", 0, (pty: PtyProcess) => pty.write("q")],
-    ["Ctrl+C typed in raw mode", 130, (pty: PtyProcess) => pty.write("\x03")],
-    ["SIGINT", 130, (_pty: PtyProcess, pid: number) => process.kill(pid, "SIGINT")],
-    ["SIGTERM", 143, (_pty: PtyProcess, pid: number) => process.kill(pid, "SIGTERM")],
-    ["SIGHUP", 129, (_pty: PtyProcess, pid: number) => process.kill(pid, "SIGHUP")],
-  ] as const)("%s exits %i", async (_way, status, act) => {
+  type Act = (pty: PtyProcess, pid: number) => void;
+  const signal =
+    (name: NodeJS.Signals): Act =>
+    (_pty, pid) => {
+      process.kill(pid, name);
+    };
+  it.each<[string, number, Act]>([
+    ["q", 0, (pty) => pty.write("q")],
+    ["Ctrl+C typed in raw mode", 130, (pty) => pty.write("\x03")],
+    ["SIGINT", 130, signal("SIGINT")],
+    ["SIGTERM", 143, signal("SIGTERM")],
+    ["SIGHUP", 129, signal("SIGHUP")],
+  ])("%s exits %i", async (_way, status, act) => {
     const { pty, pid } = await startTui();
     try {
       act(pty, pid);
