@@ -1,6 +1,6 @@
 // Step detail: every attempt of the step (or of one loop iteration), and the selected
-// attempt's error / input / output snapshot as scrollable, pretty-printed JSON.
-import { Text } from "ink";
+// attempt's error / input / output snapshot as pretty-printed JSON that scrolls down and
+// sideways: a line longer than the screen is cut at its edge with a marker, never wrapped.
 import { memo, type ReactNode } from "react";
 import type { StepTrace } from "../api/schemas.js";
 import { sanitizeLine } from "../api/sanitize.js";
@@ -8,8 +8,9 @@ import { formatUsd, sumUsd } from "../state/money.js";
 import type { StepRow, StepStatus } from "../state/types.js";
 import { formatBytes, formatCount, formatDuration, formatTimeOfDay, STEP_COLOR, stepStatusWord } from "./format.js";
 import { errorLine, type Snapshot } from "./snapshot.js";
-import { fit } from "./text.js";
-import { tint, type Theme } from "./theme.js";
+import { Line, TextLine } from "./Line.js";
+import { fit, sliceColumns, textWidth } from "./text.js";
+import type { Theme } from "./theme.js";
 import type { AttemptsState } from "./useAttempts.js";
 import { CONTEXT_KINDS, type ContextKind, type DetailState } from "./viewReducer.js";
 
@@ -125,14 +126,30 @@ function costLine(props: DetailProps): string {
   return `${cost}${retries}${iteration}`;
 }
 
-function tabLine(snapshot: Snapshot | null, kind: ContextKind, scroll: number, page: number, theme: Theme): string {
-  const tabs = CONTEXT_KINDS.map((k) => (k === kind ? `[${k}]` : ` ${k} `)).join(" ");
+function tabLine(snapshot: Snapshot | null, detail: DetailState, page: number, width: number, theme: Theme): string {
+  const tabs = CONTEXT_KINDS.map((k) => (k === (snapshot?.kind ?? "output") ? `[${k}]` : ` ${k} `)).join(" ");
   if (snapshot === null) return tabs;
   const size = snapshot.present ? `  ${formatBytes(snapshot.sizeBytes)}` : "";
   const truncated = snapshot.truncated ? `  ${theme.ascii ? "!" : "⚠"} TRUNCATED by the server` : "";
   const total = snapshot.lines.length;
+  const { scroll, hscroll } = detail;
   const range = total > page ? `  lines ${String(scroll + 1)}-${String(Math.min(total, scroll + page))}/${String(total)}` : "";
-  return `${tabs}${size}${truncated}${range}`;
+  const columns = snapshot.columns > width || hscroll > 0 ? `  col ${String(hscroll + 1)}/${String(snapshot.columns)} (h/l)` : "";
+  return `${tabs}${size}${truncated}${range}${columns}`;
+}
+
+/**
+ * One snapshot line as shown from column `hscroll`: cut at the screen's edge, with a
+ * marker in the first cell when there is more on the left and in the last when more
+ * follows on the right.
+ */
+export function snapshotLine(line: string, hscroll: number, width: number, theme: Theme): { left: string; text: string; right: string } {
+  const lineWidth = textWidth(line);
+  const left = hscroll > 0 && lineWidth > 0 ? theme.g.cutLeft : "";
+  const right = lineWidth > hscroll + width ? theme.g.cutRight : "";
+  const room = width - left.length - right.length;
+  const text = sliceColumns(line, hscroll + left.length, room);
+  return { left, text: right === "" ? text : fit(text, room), right };
 }
 
 export const Detail = memo(function Detail(props: DetailProps) {
@@ -140,7 +157,6 @@ export const Detail = memo(function Detail(props: DetailProps) {
   const { g } = theme;
   const cols = attemptColumns(width);
   const { attemptLines, snapshotLines } = detailLayout(height, attempts.attempts.length);
-  const kind = snapshot?.kind ?? "output";
 
   const attemptRows: ReactNode[] = [];
   if (attempts.attempts.length === 0) {
@@ -148,12 +164,10 @@ export const Detail = memo(function Detail(props: DetailProps) {
       attempts.status === "loading"
         ? `  loading attempts${g.ellipsis}`
         : attempts.status === "error"
-          ? `  could not load attempts: ${sanitizeLine(attempts.error ?? "")} (r retries)`
+          ? `  could not load attempts: ${sanitizeLine(attempts.error ?? "")}${attempts.retryable ? " (r retries)" : ""}`
           : "  no attempts recorded";
     attemptRows.push(
-      <Text key="state" wrap="truncate" {...tint(theme, attempts.status === "error" ? "red" : undefined)}>
-        {fit(text, width, { ellipsis: g.ellipsis })}
-      </Text>,
+      <TextLine key="state" text={fit(text, width, { ellipsis: g.ellipsis })} color={attempts.status === "error" ? "red" : undefined} theme={theme} />,
     );
   } else {
     const count = attempts.attempts.length;
@@ -164,14 +178,13 @@ export const Detail = memo(function Detail(props: DetailProps) {
       const selected = i === attemptIndex;
       const status = asStepStatus(attempt.status);
       attemptRows.push(
-        <Text
-          key={`${String(attempt.attempt)}-${String(i)}`}
-          wrap="truncate"
+        <TextLine
+          key={i - start}
+          text={fit(`${selected ? g.selected : " "}${attemptLine(attempt, cols, theme)}`, width)}
+          color={status === null ? undefined : STEP_COLOR[status]}
           inverse={selected}
-          {...tint(theme, status === null ? undefined : STEP_COLOR[status])}
-        >
-          {`${selected ? g.selected : " "}${attemptLine(attempt, cols, theme)}`}
-        </Text>,
+          theme={theme}
+        />,
       );
     }
   }
@@ -180,28 +193,31 @@ export const Detail = memo(function Detail(props: DetailProps) {
   if (snapshot !== null) {
     const lines = snapshot.lines.slice(detail.scroll, detail.scroll + snapshotLines);
     lines.forEach((line, i) => {
+      const { left, text, right } = snapshotLine(line, detail.hscroll, width, theme);
       snapshotRows.push(
-        <Text key={i} wrap="truncate">
-          {line === "" ? " " : line}
-        </Text>,
+        <Line
+          key={i}
+          segments={[
+            { text: left, color: "cyan" },
+            { text: text === "" && left === "" && right === "" ? " " : text },
+            { text: right, color: "cyan" },
+          ]}
+          theme={theme}
+        />,
       );
     });
   }
-  const status = attempts.status === "error" && attempts.attempts.length > 0 ? `  (reload failed: ${sanitizeLine(attempts.error ?? "")})` : "";
+  let status = "";
+  if (attempts.status === "error" && attempts.attempts.length > 0) status = `  (reload failed: ${sanitizeLine(attempts.error ?? "")})`;
+  else if (!attempts.complete) status = "  (latest attempt only: the earlier ones are not in this trace)";
 
   return (
     <>
-      <Text wrap="truncate" bold>
-        {fit(titleLine(props), width, { ellipsis: g.ellipsis })}
-      </Text>
-      <Text wrap="truncate">{fit(costLine(props) + status, width, { ellipsis: g.ellipsis })}</Text>
-      <Text wrap="truncate" bold>
-        {fit(` ${attemptHeading(cols)}`, width)}
-      </Text>
+      <TextLine text={fit(titleLine(props), width, { ellipsis: g.ellipsis })} bold theme={theme} />
+      <TextLine text={fit(costLine(props) + status, width, { ellipsis: g.ellipsis })} theme={theme} />
+      <TextLine text={fit(` ${attemptHeading(cols)}`, width)} bold theme={theme} />
       {attemptRows}
-      <Text wrap="truncate" {...tint(theme, "cyan")}>
-        {fit(tabLine(snapshot, kind, detail.scroll, snapshotLines, theme), width, { ellipsis: g.ellipsis })}
-      </Text>
+      <TextLine text={fit(tabLine(snapshot, detail, snapshotLines, width, theme), width, { ellipsis: g.ellipsis })} color="cyan" theme={theme} />
       {snapshotRows}
     </>
   );

@@ -1,11 +1,18 @@
-// The key bar (or the filter prompt while it is edited) and the scroll indicator.
-import { Text } from "ink";
+// The key bar (or the filter prompt while it is edited, or the answer to `e`) and the
+// scroll indicator.
 import { memo } from "react";
 import { sanitizeLine } from "../api/sanitize.js";
 import type { SortKey } from "../state/selectors.js";
+import { Line } from "./Line.js";
 import { fit, textWidth } from "./text.js";
-import { tint, type Theme } from "./theme.js";
+import type { Theme } from "./theme.js";
 import type { ViewMode } from "./viewReducer.js";
+
+/** A one-line answer shown in place of the key bar until the next key (e.g. the export's). */
+export interface FooterMessage {
+  readonly text: string;
+  readonly error: boolean;
+}
 
 export interface FooterProps {
   readonly mode: ViewMode;
@@ -13,6 +20,11 @@ export interface FooterProps {
   readonly filterEditing: boolean;
   readonly sort: SortKey;
   readonly follow: boolean;
+  /** Cost view: grouped by model. */
+  readonly byModel: boolean;
+  /** `r` can reload (watching live). */
+  readonly live: boolean;
+  readonly message: FooterMessage | null;
   /** e.g. `1-19/120`; empty when nothing scrolls. */
   readonly position: string;
   readonly width: number;
@@ -23,6 +35,7 @@ export interface FooterProps {
 type Hint = readonly [keys: string, does: string, dropOrder: number];
 
 function hints(props: FooterProps): Hint[] {
+  const reload: Hint[] = props.live ? [["r", "reload", 3]] : [];
   switch (props.mode) {
     case "help":
       return [
@@ -35,8 +48,31 @@ function hints(props: FooterProps): Hint[] {
         ["j/k", "attempt", 1],
         ["e/i/o/Tab", "snapshot", 1],
         ["J/K/PgDn", "scroll", 2],
+        ["h/l", "sideways", 2],
         ["[ ]", "iteration", 2],
-        ["r", "reload", 3],
+        ...reload,
+        ["?", "help", 0],
+        ["q", "quit", 0],
+      ];
+    case "timeline":
+      return [
+        ["Esc", "back", 0],
+        ["j/k", "move", 1],
+        ["Enter", "detail", 1],
+        ["x", "expand", 1],
+        ["c", "cost", 2],
+        ["e", "export", 3],
+        ["?", "help", 0],
+        ["q", "quit", 0],
+      ];
+    case "cost":
+      return [
+        ["Esc", "back", 0],
+        ["j/k", "move", 1],
+        ["Enter", "detail", 2],
+        ["m", props.byModel ? "by step" : "by model", 1],
+        ["t", "timeline", 2],
+        ["e", "export", 3],
         ["?", "help", 0],
         ["q", "quit", 0],
       ];
@@ -47,7 +83,10 @@ function hints(props: FooterProps): Hint[] {
         ["/", "filter", 2],
         ["s", `sort:${props.sort}`, 2],
         ["f", `follow:${props.follow ? "on" : "off"}`, 2],
-        ["r", "reload", 3],
+        ["t", "timeline", 3],
+        ["c", "cost", 3],
+        ["e", "export", 4],
+        ...reload,
         ["?", "help", 0],
         ["q", "quit", 0],
       ];
@@ -69,22 +108,16 @@ function keyBar(props: FooterProps, room: number): string {
 }
 
 export const Footer = memo(function Footer(props: FooterProps) {
-  const { width, theme, position } = props;
+  const { width, theme, position, message } = props;
   const right = position === "" ? "" : ` ${position}`;
   const room = Math.max(0, width - textWidth(right));
   if (props.filterEditing && props.mode === "table") {
     const prompt = fit(`/${sanitizeLine(props.filter)}_  Enter keep  Esc clear`, room, { ellipsis: theme.g.ellipsis });
-    return (
-      <Text wrap="truncate">
-        <Text {...tint(theme, "yellow")}>{prompt}</Text>
-        {right}
-      </Text>
-    );
+    return <Line segments={[{ text: prompt, color: "yellow" }, { text: right }]} theme={theme} />;
   }
-  return (
-    <Text wrap="truncate" inverse={theme.color}>
-      {fit(keyBar(props, room), room, { ellipsis: theme.g.ellipsis })}
-      {right}
-    </Text>
-  );
+  if (message !== null) {
+    const text = fit(`${message.error ? (theme.ascii ? "! " : "⚠ ") : ""}${sanitizeLine(message.text)}`, room, { ellipsis: theme.g.ellipsis });
+    return <Line segments={[{ text, color: message.error ? "red" : "green" }, { text: right }]} theme={theme} />;
+  }
+  return <Line segments={[{ text: fit(keyBar(props, room), room, { ellipsis: theme.g.ellipsis }) + right }]} inverse={theme.color} theme={theme} />;
 });

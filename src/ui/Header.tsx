@@ -20,13 +20,17 @@ export interface HeaderProps {
   readonly executionId: string;
   readonly width: number;
   readonly theme: Theme;
+  /** Time left before the next connection attempt while reconnecting (it counts down). */
+  readonly reconnectInMs?: number;
+  /** A replay says so next to its connection state. */
+  readonly replay?: boolean;
 }
 
-export const Header = memo(function Header({ run, now, flowLabel, executionId, width, theme }: HeaderProps) {
+export const Header = memo(function Header({ run, now, flowLabel, executionId, width, theme, reconnectInMs, replay = false }: HeaderProps) {
   const { g } = theme;
   const status = `${g.run[run.status]} ${run.status}`;
   const clock = formatClock(selectElapsedMs(run, now));
-  const connection = connectionLabel(run.connection, run.final, g);
+  const connection = `${replay ? "replay " : ""}${connectionLabel(run.connection, run.final, g, reconnectInMs)}`;
   const right = `  ${status}  ${clock}  ${connection}`;
   const leftWidth = Math.max(0, width - textWidth(right));
   const left = fit(`${sanitizeLine(flowLabel)}  ${sanitizeLine(executionId)}`, leftWidth, { ellipsis: g.ellipsis });

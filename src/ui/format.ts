@@ -15,6 +15,14 @@ export interface Glyphs {
   readonly selected: string;
   readonly rule: string;
   readonly times: string;
+  /** Timeline and cost bars: a finished (or the latest) attempt, one running, a failed one, anything else. */
+  readonly bar: { readonly done: string; readonly running: string; readonly failed: string; readonly other: string };
+  /** A loop line in the timeline, collapsed / expanded. */
+  readonly collapsed: string;
+  readonly expanded: string;
+  /** Ends of a snapshot line cut at the screen's edge. */
+  readonly cutLeft: string;
+  readonly cutRight: string;
 }
 
 const UNICODE: Glyphs = {
@@ -38,6 +46,11 @@ const UNICODE: Glyphs = {
   selected: "›",
   rule: "─",
   times: "×",
+  bar: { done: "█", running: "▓", failed: "░", other: "▒" },
+  collapsed: "▸",
+  expanded: "▾",
+  cutLeft: "«",
+  cutRight: "»",
 };
 
 const ASCII: Glyphs = {
@@ -61,6 +74,11 @@ const ASCII: Glyphs = {
   selected: ">",
   rule: "-",
   times: "x",
+  bar: { done: "#", running: "=", failed: "x", other: "-" },
+  collapsed: "+",
+  expanded: "-",
+  cutLeft: "<",
+  cutRight: ">",
 };
 
 export function glyphs(ascii: boolean): Glyphs {
@@ -144,7 +162,12 @@ export function formatBytes(bytes: number | null): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
-export function connectionLabel(connection: ConnectionState, final: boolean, g: Glyphs): string {
+/**
+ * The header's connection word. `reconnectInMs` is the time left before the next attempt
+ * (it counts down while reconnecting); the delay announced is shown without it.
+ */
+export function connectionLabel(connection: ConnectionState, final: boolean, g: Glyphs, reconnectInMs?: number): string {
+  if (connection.kind === "offline") return `${g.offline} offline`;
   if (final) return `${g.final} final`;
   switch (connection.kind) {
     case "idle":
@@ -155,12 +178,12 @@ export function connectionLabel(connection: ConnectionState, final: boolean, g: 
         : `${g.connecting} connecting`;
     case "live":
       return `${g.live} live`;
-    case "reconnecting":
-      return `${g.reconnecting} reconnecting (attempt ${String(connection.attempt)}, in ${String(Math.ceil(connection.delayMs / 1000))}s)`;
+    case "reconnecting": {
+      const seconds = Math.max(0, Math.ceil((reconnectInMs ?? connection.delayMs) / 1000));
+      return `${g.reconnecting} reconnecting (attempt ${String(connection.attempt)}, in ${String(seconds)}s)`;
+    }
     case "ended":
       return `${g.ended} ended`;
-    case "offline":
-      return `${g.offline} offline`;
   }
 }
 

@@ -2,10 +2,10 @@
 // (tmux send-keys, SSH, a paste) as one input string, so splitKeys cuts it into single keys
 // first; reduceKeys then applies them in order, each against the mode the previous key left.
 import type { Key } from "ink";
-import { reduceView, type ViewAction, type ViewContext, type ViewState } from "./viewReducer.js";
+import { HSCROLL_STEP, reduceView, type ViewAction, type ViewContext, type ViewState } from "./viewReducer.js";
 
 /** Which set of bindings applies: the screen, or the filter prompt while it is edited. */
-export type KeyMode = "table" | "filter" | "detail" | "help";
+export type KeyMode = "table" | "filter" | "detail" | "help" | "timeline" | "cost";
 
 export interface KeyPress {
   readonly input: string;
@@ -64,11 +64,11 @@ function isBack(key: Key): boolean {
 }
 
 function commonKeys(input: string, key: Key): ViewAction | null {
-  if (key.ctrl && input === "c") return { type: "quit" };
+  if (key.ctrl && input === "c") return { type: "quit", key: "ctrl-c" };
   if (key.ctrl || key.meta) return null;
   switch (input) {
     case "q":
-      return { type: "quit" };
+      return { type: "quit", key: "q" };
     case "?":
       return { type: "help/toggle" };
     case "r":
@@ -78,7 +78,8 @@ function commonKeys(input: string, key: Key): ViewAction | null {
   }
 }
 
-function tableKeys(input: string, key: Key): ViewAction | null {
+/** Moving through a list, opening its step, switching lists and exporting: the table, the timeline and the cost view. */
+function listKeys(input: string, key: Key): ViewAction | null {
   if (key.upArrow) return { type: "move", delta: -1 };
   if (key.downArrow) return { type: "move", delta: 1 };
   if (key.pageUp) return { type: "page", direction: -1 };
@@ -98,6 +99,21 @@ function tableKeys(input: string, key: Key): ViewAction | null {
       return { type: "first" };
     case "G":
       return { type: "last" };
+    case "t":
+      return { type: "view/toggle", view: "timeline" };
+    case "c":
+      return { type: "view/toggle", view: "cost" };
+    case "e":
+      return { type: "export" };
+    default:
+      return null;
+  }
+}
+
+function tableKeys(input: string, key: Key): ViewAction | null {
+  const shared = listKeys(input, key);
+  if (shared !== null || key.ctrl || key.meta) return shared;
+  switch (input) {
     case "f":
       return { type: "follow/toggle" };
     case "/":
@@ -109,6 +125,18 @@ function tableKeys(input: string, key: Key): ViewAction | null {
   }
 }
 
+function timelineKeys(input: string, key: Key): ViewAction | null {
+  const shared = listKeys(input, key);
+  if (shared !== null || key.ctrl || key.meta) return shared;
+  return input === "x" || input === " " ? { type: "timeline/expand" } : null;
+}
+
+function costKeys(input: string, key: Key): ViewAction | null {
+  const shared = listKeys(input, key);
+  if (shared !== null || key.ctrl || key.meta) return shared;
+  return input === "m" ? { type: "cost/group" } : null;
+}
+
 function detailKeys(input: string, key: Key): ViewAction | null {
   if (key.upArrow) return { type: "move", delta: -1 };
   if (key.downArrow) return { type: "move", delta: 1 };
@@ -117,6 +145,9 @@ function detailKeys(input: string, key: Key): ViewAction | null {
   if (key.home) return { type: "first" };
   if (key.end) return { type: "last" };
   if (key.tab) return { type: "detail/context" };
+  // Left scrolls a snapshot moved sideways back to its first column, then goes back.
+  if (key.leftArrow) return { type: "detail/hscroll", delta: -HSCROLL_STEP, orBack: true };
+  if (key.rightArrow) return { type: "detail/hscroll", delta: HSCROLL_STEP };
   if (isBack(key)) return { type: "back" };
   const common = commonKeys(input, key);
   if (common !== null || key.ctrl || key.meta) return common;
@@ -129,6 +160,10 @@ function detailKeys(input: string, key: Key): ViewAction | null {
       return { type: "detail/scroll", delta: -1 };
     case "J":
       return { type: "detail/scroll", delta: 1 };
+    case "h":
+      return { type: "detail/hscroll", delta: -HSCROLL_STEP };
+    case "l":
+      return { type: "detail/hscroll", delta: HSCROLL_STEP };
     case "g":
       return { type: "first" };
     case "G":
@@ -149,7 +184,7 @@ function detailKeys(input: string, key: Key): ViewAction | null {
 }
 
 function filterKeys(input: string, key: Key): ViewAction | null {
-  if (key.ctrl && input === "c") return { type: "quit" };
+  if (key.ctrl && input === "c") return { type: "quit", key: "ctrl-c" };
   if (key.return) return { type: "filter/keep" };
   if (key.escape) return { type: "filter/clear" };
   if (key.backspace || key.delete) return { type: "filter/erase" };
@@ -175,6 +210,10 @@ export function keyToAction(input: string, key: Key, mode: KeyMode): ViewAction 
       return filterKeys(input, key);
     case "help":
       return helpKeys(input, key);
+    case "timeline":
+      return timelineKeys(input, key);
+    case "cost":
+      return costKeys(input, key);
   }
 }
 
@@ -198,13 +237,25 @@ export const KEY_HELP: readonly { readonly screen: string; readonly keys: string
   { screen: "table", keys: "/", does: "filter by id, name or status (Enter keeps, Esc clears)" },
   { screen: "table", keys: "Esc", does: "clear the filter" },
   { screen: "table", keys: "s", does: "cycle the sort: flow, duration, cost, tokens" },
+  { screen: "lists", keys: "t / c", does: "timeline / cost view (again: back to the table)" },
+  { screen: "lists", keys: "e", does: "write <execution-id>.trace.json" },
+  { screen: "timeline", keys: "Up/Down, j/k, PgUp/PgDn, g/G", does: "select a line" },
+  { screen: "timeline", keys: "x, Space", does: "expand / collapse a loop's iterations" },
+  { screen: "timeline", keys: "Enter, Right", does: "open the step's detail" },
+  { screen: "timeline", keys: "Esc, Left, Backspace", does: "back to the table" },
+  { screen: "cost", keys: "Up/Down, j/k, PgUp/PgDn, g/G", does: "select a bar" },
+  { screen: "cost", keys: "m", does: "group by model / by step" },
+  { screen: "cost", keys: "Enter, Right", does: "open the step's detail" },
+  { screen: "cost", keys: "Esc, Left, Backspace", does: "back to the table" },
   { screen: "detail", keys: "Up/Down, j/k", does: "select an attempt" },
   { screen: "detail", keys: "Tab, e/i/o", does: "show error / input / output snapshot" },
   { screen: "detail", keys: "J/K, PgUp/PgDn", does: "scroll the snapshot (line / page)" },
+  { screen: "detail", keys: "h/l, Left/Right", does: "scroll the snapshot sideways" },
   { screen: "detail", keys: "g/G, Home/End", does: "top / bottom of the snapshot" },
   { screen: "detail", keys: "[ / ]", does: "previous / next loop iteration" },
-  { screen: "detail", keys: "Esc, Left, Backspace", does: "back to the table" },
+  { screen: "detail", keys: "Esc, Backspace, Left", does: "back (Left: once at the first column)" },
   { screen: "any", keys: "r", does: "reload the trace (attempts in the detail) now" },
   { screen: "any", keys: "?", does: "this help (any of ? Esc Enter closes it)" },
-  { screen: "any", keys: "q, Ctrl+C", does: "quit" },
+  { screen: "any", keys: "q", does: "quit" },
+  { screen: "any", keys: "Ctrl+C", does: "quit (exit status 130, as for SIGINT)" },
 ];

@@ -1,17 +1,20 @@
-// An attempt's errorContext / inputContext / outputContext as sanitized, pretty-printed,
-// width-wrapped lines for the detail view, with its byte size and truncation flag.
+// An attempt's errorContext / inputContext / outputContext as sanitized, pretty-printed
+// lines for the detail view, with its byte size and truncation flag. Lines are never
+// wrapped: the detail cuts them at the screen's edge and scrolls sideways (h/l).
 import type { StepTrace } from "../api/schemas.js";
 import { sanitizeLine, sanitizeMultiline } from "../api/sanitize.js";
-import { charWidth } from "./text.js";
+import { textWidth } from "./text.js";
 import type { ContextKind } from "./viewReducer.js";
 
-/** Past this many wrapped lines the rest is summarised in one line (a 10 MB snapshot stays usable). */
+/** Past this many lines the rest is summarised in one line (a 10 MB snapshot stays usable). */
 export const MAX_SNAPSHOT_LINES = 20_000;
 
 export interface Snapshot {
   readonly kind: ContextKind;
   readonly present: boolean;
   readonly lines: readonly string[];
+  /** Width of the widest line, in cells. */
+  readonly columns: number;
   /** UTF-8 size of the value's JSON (the server's figure when it gives one). */
   readonly sizeBytes: number | null;
   /** The server stored the snapshot cut (StepTrace.truncated). */
@@ -36,50 +39,23 @@ export function defaultContextKind(attempt: StepTrace | undefined): ContextKind 
   return failed || (attempt.errorContext !== undefined && attempt.errorContext !== null) ? "error" : "output";
 }
 
-/** Cuts one line into pieces of at most `width` cells (wide characters count two). */
-export function wrapLine(line: string, width: number): string[] {
-  if (width <= 0) return [line];
-  if (/^[\x20-\x7e]*$/.test(line)) {
-    if (line.length <= width) return [line];
-    const pieces: string[] = [];
-    for (let i = 0; i < line.length; i += width) pieces.push(line.slice(i, i + width));
-    return pieces;
-  }
-  const pieces: string[] = [];
-  let piece = "";
-  let used = 0;
-  for (const ch of line) {
-    const w = charWidth(ch.codePointAt(0) ?? 0);
-    if (used + w > width && piece !== "") {
-      pieces.push(piece);
-      piece = "";
-      used = 0;
-    }
-    piece += ch;
-    used += w;
-  }
-  pieces.push(piece);
-  return pieces;
-}
-
-export function buildSnapshot(attempt: StepTrace, kind: ContextKind, width: number): Snapshot {
+export function buildSnapshot(attempt: StepTrace, kind: ContextKind): Snapshot {
   const value = contextValue(attempt, kind);
   const truncated = kind !== "error" && attempt.truncated;
   if (value === undefined || value === null) {
-    return { kind, present: false, lines: [`(no ${kind} context for this attempt)`], sizeBytes: null, truncated };
+    const line = `(no ${kind} context for this attempt)`;
+    return { kind, present: false, lines: [line], columns: line.length, sizeBytes: null, truncated };
   }
   const compact = JSON.stringify(value) ?? "";
   const serverSize = kind === "input" ? attempt.inputSizeBytes : kind === "output" ? attempt.outputSizeBytes : null;
   const sizeBytes = serverSize ?? Buffer.byteLength(compact, "utf8");
   const text = typeof value === "string" ? value : (JSON.stringify(value, null, 2) ?? "");
-  const lines: string[] = [];
   const source = sanitizeMultiline(text).split("\n");
-  let index = 0;
-  for (; index < source.length && lines.length < MAX_SNAPSHOT_LINES; index += 1) {
-    for (const piece of wrapLine(source[index] ?? "", width)) lines.push(piece);
-  }
-  if (index < source.length) lines.push(`... ${String(source.length - index)} more lines not shown`);
-  return { kind, present: true, lines, sizeBytes, truncated };
+  const lines = source.length > MAX_SNAPSHOT_LINES ? source.slice(0, MAX_SNAPSHOT_LINES) : source;
+  if (source.length > MAX_SNAPSHOT_LINES) lines.push(`... ${String(source.length - MAX_SNAPSHOT_LINES)} more lines not shown`);
+  let columns = 0;
+  for (const line of lines) columns = Math.max(columns, textWidth(line));
+  return { kind, present: true, lines, columns, sizeBytes, truncated };
 }
 
 /** A one-line error for the attempts list: `code: message`, else the compact JSON. */

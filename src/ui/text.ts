@@ -73,3 +73,23 @@ export function fit(text: string, width: number, opts: { alignRight?: boolean; e
   const pad = " ".repeat(Math.max(0, width - used));
   return opts.alignRight ? pad + cut : cut + pad;
 }
+
+/**
+ * The part of `text` in display columns [from, from + width): a wide character cut by
+ * either edge becomes a space, so the result is never wider than `width`. No padding.
+ */
+export function sliceColumns(text: string, from: number, width: number): string {
+  if (width <= 0) return "";
+  if (ASCII_PRINTABLE.test(text)) return text.slice(from, from + width);
+  let out = "";
+  let column = 0;
+  for (const ch of text) {
+    const w = charWidth(ch.codePointAt(0) ?? 0);
+    const end = column + w;
+    if (end > from + width) break;
+    if (column >= from) out += ch;
+    else if (end > from) out += " ".repeat(end - from);
+    column = end;
+  }
+  return out;
+}

@@ -8,15 +8,19 @@ import type { TraceSource } from "./source.js";
 export interface AttemptsState {
   readonly status: "loading" | "loaded" | "error";
   readonly attempts: readonly StepTrace[];
+  /** False when only the latest attempt of a retried step is known (see LoadedAttempts). */
+  readonly complete: boolean;
   /** One line, not yet sanitized. */
   readonly error: string | null;
+  /** `r` may load them again (a live source). */
+  readonly retryable: boolean;
 }
 
 interface Keyed extends AttemptsState {
   readonly key: string;
 }
 
-const LOADING: AttemptsState = { status: "loading", attempts: [], error: null };
+const LOADING: AttemptsState = { status: "loading", attempts: [], complete: true, error: null, retryable: true };
 
 export function useAttempts(
   source: TraceSource,
@@ -32,8 +36,8 @@ export function useAttempts(
     if (key === null || stepId === null) return;
     const controller = new AbortController();
     source.loadAttempts(stepId, loopIndex, controller.signal).then(
-      (attempts) => {
-        if (!controller.signal.aborted) setState({ key, status: "loaded", attempts, error: null });
+      ({ attempts, complete }) => {
+        if (!controller.signal.aborted) setState({ key, status: "loaded", attempts, complete, error: null, retryable: source.live });
       },
       (error: unknown) => {
         if (controller.signal.aborted) return;
@@ -42,7 +46,9 @@ export function useAttempts(
           key,
           status: "error",
           attempts: previous?.key === key ? previous.attempts : [],
+          complete: previous?.key === key ? previous.complete : true,
           error: message,
+          retryable: source.live,
         }));
       },
     );

@@ -1,5 +1,5 @@
-// React bindings: the run store, the 1 Hz clock, the terminal size.
-import { useEffect, useState, useSyncExternalStore } from "react";
+// React bindings: the run store, the 1 Hz clock, the terminal size, when a value appeared.
+import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import type { RunState } from "../state/types.js";
 import type { RunStore } from "./runStore.js";
 
@@ -49,4 +49,11 @@ export function useTerminalSize(stdout: NodeJS.WriteStream): TerminalSize {
     };
   }, [stdout]);
   return size;
+}
+
+/** When `value` was first seen (epoch ms), per identity: e.g. when the current reconnect wait began. */
+export function useSince(value: unknown): number {
+  const seen = useRef<{ value: unknown; at: number } | null>(null);
+  if (seen.current === null || seen.current.value !== value) seen.current = { value, at: Date.now() };
+  return seen.current.at;
 }

@@ -94,7 +94,7 @@ afterEach(() => {
 /** A run with a retried step, a loop of 3 iterations (one retried) and a step whose attempts cannot load. */
 async function openRun(opts: { ascii?: boolean; columns?: number; rows?: number } = {}): Promise<Screen> {
   const store = createRunStore(initialRunState("exec-1"));
-  const source = createTraceSource({ client, flow: FLOW, executionId: "exec-1", store });
+  const source = createTraceSource({ client, flow: FLOW, flowLabel: "demo/playground/essay-pipeline", executionId: "exec-1", store });
   screen = await renderScreen({ store, source, ...opts });
   await screen.feed(
     events(

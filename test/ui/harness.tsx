@@ -41,8 +41,10 @@ export const KEYS = {
 
 /** A source for screens that never open the detail: any call is a test failure. */
 export const NO_SOURCE: TraceSource = {
+  live: true,
   loadAttempts: () => Promise.reject(new Error("no attempts in this test")),
   reloadTrace: () => Promise.reject(new Error("no trace in this test")),
+  exportTrace: () => Promise.reject(new Error("no export in this test")),
 };
 
 export interface Screen {

@@ -64,7 +64,7 @@ function randomFrame(next: () => number, opts: { clips: boolean }): { width: num
 
 function draw(Output: InkOutputClass, frame: { width: number; height: number; ops: Op[] }, get?: () => { output: string }): string {
   const output = new Output({ width: frame.width, height: frame.height }) as unknown as {
-    write: (x: number, y: number, text: string, o: { transformers: Op extends { transformers: infer T } ? T : never }) => void;
+    write: (x: number, y: number, text: string, o: { transformers: ((line: string, index: number) => string)[] }) => void;
     clip: (clip: unknown) => void;
     unclip: () => void;
     get: () => { output: string };

@@ -1,7 +1,17 @@
 import type { Key } from "ink";
 import { describe, expect, it } from "vitest";
 import { keyModeOf, keyToAction, reduceKeys, splitKeys, type KeyMode } from "../../src/ui/keymap.js";
-import { EMPTY_DETAIL_CONTEXT, initialViewState, type ViewContext } from "../../src/ui/viewReducer.js";
+import {
+  EMPTY_DETAIL_CONTEXT,
+  HSCROLL_STEP,
+  initialViewState,
+  type CostBars,
+  type TimelineLanes,
+  type ViewContext,
+} from "../../src/ui/viewReducer.js";
+
+const NO_LANES = (): TimelineLanes => ({ count: 0, idAt: () => undefined, indexOf: () => -1, targetAt: () => undefined, loopAt: () => undefined });
+const NO_BARS = (): CostBars => ({ count: 0, idAt: () => undefined, indexOf: () => -1, targetAt: () => undefined });
 
 const NONE: Key = {
   upArrow: false,
@@ -51,16 +61,50 @@ describe("keyToAction", () => {
     }
   });
 
-  it("table: f, /, s, r, ?, q and Ctrl+C", () => {
+  it("table: f, /, s, t, c, e, r, ?, q and Ctrl+C", () => {
     expect(action("f", {}, "table")).toEqual({ type: "follow/toggle" });
     expect(action("/", {}, "table")).toEqual({ type: "filter/start" });
     expect(action("s", {}, "table")).toEqual({ type: "sort/cycle" });
+    expect(action("t", {}, "table")).toEqual({ type: "view/toggle", view: "timeline" });
+    expect(action("c", {}, "table")).toEqual({ type: "view/toggle", view: "cost" });
+    expect(action("e", {}, "table")).toEqual({ type: "export" });
     expect(action("r", {}, "table")).toEqual({ type: "reload" });
     expect(action("?", {}, "table")).toEqual({ type: "help/toggle" });
-    expect(action("q", {}, "table")).toEqual({ type: "quit" });
-    expect(action("c", { ctrl: true }, "table")).toEqual({ type: "quit" });
+    expect(action("q", {}, "table")).toEqual({ type: "quit", key: "q" });
+    expect(action("c", { ctrl: true }, "table")).toEqual({ type: "quit", key: "ctrl-c" });
     expect(action("j", { ctrl: true }, "table")).toBeNull();
     expect(action("x", {}, "table")).toBeNull();
+    expect(action("m", {}, "table")).toBeNull();
+  });
+
+  it("timeline: the list keys, x/Space expand, t back, c to the cost view, Esc back", () => {
+    expect(action("j", {}, "timeline")).toEqual({ type: "move", delta: 1 });
+    expect(action("", { pageDown: true }, "timeline")).toEqual({ type: "page", direction: 1 });
+    expect(action("G", {}, "timeline")).toEqual({ type: "last" });
+    expect(action("", { return: true }, "timeline")).toEqual({ type: "open" });
+    expect(action("x", {}, "timeline")).toEqual({ type: "timeline/expand" });
+    expect(action(" ", {}, "timeline")).toEqual({ type: "timeline/expand" });
+    expect(action("t", {}, "timeline")).toEqual({ type: "view/toggle", view: "timeline" });
+    expect(action("c", {}, "timeline")).toEqual({ type: "view/toggle", view: "cost" });
+    expect(action("e", {}, "timeline")).toEqual({ type: "export" });
+    expect(action("", { escape: true }, "timeline")).toEqual({ type: "back" });
+    expect(action("", { leftArrow: true }, "timeline")).toEqual({ type: "back" });
+    expect(action("q", {}, "timeline")).toEqual({ type: "quit", key: "q" });
+    expect(action("f", {}, "timeline")).toBeNull();
+    expect(action("/", {}, "timeline")).toBeNull();
+    expect(action("m", {}, "timeline")).toBeNull();
+  });
+
+  it("cost: the list keys, m groups by model, c back, t to the timeline", () => {
+    expect(action("k", {}, "cost")).toEqual({ type: "move", delta: -1 });
+    expect(action("", { return: true }, "cost")).toEqual({ type: "open" });
+    expect(action("m", {}, "cost")).toEqual({ type: "cost/group" });
+    expect(action("c", {}, "cost")).toEqual({ type: "view/toggle", view: "cost" });
+    expect(action("t", {}, "cost")).toEqual({ type: "view/toggle", view: "timeline" });
+    expect(action("e", {}, "cost")).toEqual({ type: "export" });
+    expect(action("", { backspace: true }, "cost")).toEqual({ type: "back" });
+    expect(action("c", { ctrl: true }, "cost")).toEqual({ type: "quit", key: "ctrl-c" });
+    expect(action("x", {}, "cost")).toBeNull();
   });
 
   it("detail: attempts, snapshot scrolling, iterations, snapshot kind", () => {
@@ -77,9 +121,15 @@ describe("keyToAction", () => {
     expect(action("e", {}, "detail")).toEqual({ type: "detail/context", kind: "error" });
     expect(action("i", {}, "detail")).toEqual({ type: "detail/context", kind: "input" });
     expect(action("o", {}, "detail")).toEqual({ type: "detail/context", kind: "output" });
-    expect(action("", { leftArrow: true }, "detail")).toEqual({ type: "back" });
-    expect(action("q", {}, "detail")).toEqual({ type: "quit" });
+    expect(action("h", {}, "detail")).toEqual({ type: "detail/hscroll", delta: -HSCROLL_STEP });
+    expect(action("l", {}, "detail")).toEqual({ type: "detail/hscroll", delta: HSCROLL_STEP });
+    expect(action("", { rightArrow: true }, "detail")).toEqual({ type: "detail/hscroll", delta: HSCROLL_STEP });
+    expect(action("", { leftArrow: true }, "detail")).toEqual({ type: "detail/hscroll", delta: -HSCROLL_STEP, orBack: true });
+    expect(action("", { escape: true }, "detail")).toEqual({ type: "back" });
+    expect(action("", { backspace: true }, "detail")).toEqual({ type: "back" });
+    expect(action("q", {}, "detail")).toEqual({ type: "quit", key: "q" });
     expect(action("s", {}, "detail")).toBeNull();
+    expect(action("t", {}, "detail")).toBeNull();
   });
 
   it("filter: characters are typed (q too), Enter keeps, Esc clears, Backspace erases, Ctrl+C quits", () => {
@@ -87,14 +137,14 @@ describe("keyToAction", () => {
     expect(action("", { return: true }, "filter")).toEqual({ type: "filter/keep" });
     expect(action("", { escape: true }, "filter")).toEqual({ type: "filter/clear" });
     expect(action("", { delete: true }, "filter")).toEqual({ type: "filter/erase" });
-    expect(action("c", { ctrl: true }, "filter")).toEqual({ type: "quit" });
+    expect(action("c", { ctrl: true }, "filter")).toEqual({ type: "quit", key: "ctrl-c" });
   });
 
   it("help: ?, Esc or Enter close it; q quits", () => {
     expect(action("?", {}, "help")).toEqual({ type: "help/toggle" });
     expect(action("", { escape: true }, "help")).toEqual({ type: "help/toggle" });
     expect(action("", { return: true }, "help")).toEqual({ type: "help/toggle" });
-    expect(action("q", {}, "help")).toEqual({ type: "quit" });
+    expect(action("q", {}, "help")).toEqual({ type: "quit", key: "q" });
     expect(action("j", {}, "help")).toBeNull();
   });
 });
@@ -115,6 +165,8 @@ describe("splitKeys and reduceKeys", () => {
     const ids = ["a", "b", "c", "d", "e"];
     const ctx: ViewContext = {
       rows: () => ({ count: ids.length, idAt: (i) => ids[i], indexOf: (id) => ids.indexOf(id), followIndex: 0 }),
+      lanes: NO_LANES,
+      costBars: NO_BARS,
       pageSize: 10,
       iterationsOf: () => [null],
       detail: EMPTY_DETAIL_CONTEXT,
@@ -135,6 +187,8 @@ describe("splitKeys and reduceKeys", () => {
         const shown = ids.filter((id) => id.includes(filter));
         return { count: shown.length, idAt: (i) => shown[i], indexOf: (id) => shown.indexOf(id), followIndex: shown.length - 1 };
       },
+      lanes: NO_LANES,
+      costBars: NO_BARS,
       pageSize: 10,
       iterationsOf: () => [null],
       detail: EMPTY_DETAIL_CONTEXT,

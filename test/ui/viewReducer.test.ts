@@ -1,16 +1,62 @@
 import { describe, expect, it } from "vitest";
 import {
   EMPTY_DETAIL_CONTEXT,
+  HSCROLL_STEP,
   initialViewState,
   reduceView,
   resolveAttempt,
+  resolveList,
   resolveSelection,
   resolveWindow,
+  type CostBars,
   type DetailContext,
+  type StepTarget,
   type TableRows,
+  type TimelineLanes,
   type ViewContext,
   type ViewState,
 } from "../../src/ui/viewReducer.js";
+
+/** A timeline line: a step (`id`) or one of its iterations (`id#n`); `loop` marks loop steps. */
+interface LaneSpec {
+  readonly key: string;
+  readonly target: StepTarget;
+  readonly loop?: string;
+}
+
+/** Timeline lines for ids; a loop in `loops` lists its iterations when expanded. */
+function lanesFor(ids: readonly string[], loops: Record<string, readonly number[]>): (expanded: ReadonlySet<string>) => TimelineLanes {
+  return (expanded) => {
+    const lanes: LaneSpec[] = [];
+    for (const id of ids) {
+      const iterations = loops[id];
+      lanes.push(iterations === undefined ? { key: id, target: { stepId: id } } : { key: id, target: { stepId: id }, loop: id });
+      if (iterations !== undefined && expanded.has(id)) {
+        for (const n of iterations) lanes.push({ key: `${id}#${String(n)}`, target: { stepId: id, loopIndex: n }, loop: id });
+      }
+    }
+    return {
+      count: lanes.length,
+      idAt: (i) => lanes[i]?.key,
+      indexOf: (key) => lanes.findIndex((lane) => lane.key === key),
+      targetAt: (i) => lanes[i]?.target,
+      loopAt: (i) => lanes[i]?.loop,
+    };
+  };
+}
+
+/** Cost bars: by step (the ids, as given) or by model (the models, opening nothing). */
+function barsFor(ids: readonly string[], models: readonly string[]): (byModel: boolean) => CostBars {
+  return (byModel) => {
+    const keys = byModel ? models : ids;
+    return {
+      count: keys.length,
+      idAt: (i) => keys[i],
+      indexOf: (key) => keys.indexOf(key),
+      targetAt: (i) => (byModel || keys[i] === undefined ? undefined : { stepId: keys[i] }),
+    };
+  };
+}
 
 function context(
   ids: readonly string[],
@@ -18,6 +64,8 @@ function context(
     followIndex?: number;
     pageSize?: number;
     iterations?: Record<string, readonly (number | null)[]>;
+    loops?: Record<string, readonly number[]>;
+    models?: readonly string[];
     detail?: Partial<DetailContext>;
   } = {},
 ): ViewContext {
@@ -30,6 +78,8 @@ function context(
   };
   return {
     rows: () => rows,
+    lanes: lanesFor(ids, opts.loops ?? {}),
+    costBars: barsFor(ids, opts.models ?? []),
     pageSize: opts.pageSize ?? 5,
     iterationsOf: (id) => opts.iterations?.[id] ?? [null],
     detail: { ...EMPTY_DETAIL_CONTEXT, ...opts.detail },
@@ -51,7 +101,7 @@ function inDetail(ctx: ViewContext, stepId = "s3"): ViewState {
 describe("viewReducer (table)", () => {
   it("starts in the table, following, sorted by flow order", () => {
     const state = initialViewState();
-    expect(state).toMatchObject({ mode: "table", follow: true, sort: "flow", filter: "", quit: false });
+    expect(state).toMatchObject({ mode: "table", follow: true, sort: "flow", filter: "", quit: null, exports: 0 });
     expect(resolveSelection(state, context(IDS, { followIndex: 7 }))).toBe(7);
   });
 
@@ -102,7 +152,7 @@ describe("viewReducer (table)", () => {
   it("open: shows the selected step's detail at its latest loop iteration", () => {
     const ctx = context(IDS, { iterations: { s3: [0, 1, 2] } });
     const state = inDetail(ctx);
-    expect(state.detail).toEqual({ stepId: "s3", loopIndex: 2, attempt: null, context: null, scroll: 0 });
+    expect(state.detail).toEqual({ stepId: "s3", loopIndex: 2, attempt: null, context: null, scroll: 0, hscroll: 0, returnTo: "table" });
     expect(reduceView(manual(), { type: "open" }, context([]))).toEqual(manual());
   });
 
@@ -165,8 +215,16 @@ describe("viewReducer (table)", () => {
     expect(reduceView(help, { type: "move", delta: 1 }, ctx)).toBe(help);
   });
 
-  it("quit", () => {
-    expect(reduceView(manual(), { type: "quit" }, context(IDS)).quit).toBe(true);
+  it("quit remembers the key: q, or Ctrl+C (the CLI exits 130 for it)", () => {
+    expect(reduceView(manual(), { type: "quit", key: "q" }, context(IDS)).quit).toBe("q");
+    expect(reduceView(inDetail(context(IDS)), { type: "quit", key: "ctrl-c" }, context(IDS)).quit).toBe("ctrl-c");
+  });
+
+  it("export bumps the export counter", () => {
+    const ctx = context(IDS);
+    const once = reduceView(manual(), { type: "export" }, ctx);
+    expect(once.exports).toBe(1);
+    expect(reduceView(once, { type: "export" }, ctx).exports).toBe(2);
   });
 });
 
@@ -216,6 +274,32 @@ describe("viewReducer (detail)", () => {
     expect(reduceView(single, { type: "detail/iteration", delta: 1 }, detailCtx({}))).toBe(single);
   });
 
+  it("detail/hscroll moves sideways within the widest line; Left at the first column goes back", () => {
+    const ctx = detailCtx({ attemptCount: 1, contextColumns: 100, contextPageColumns: 80 });
+    let state = inDetail(ctx);
+    state = reduceView(state, { type: "detail/hscroll", delta: HSCROLL_STEP }, ctx);
+    expect(state.detail?.hscroll).toBe(HSCROLL_STEP);
+    for (let i = 0; i < 5; i += 1) state = reduceView(state, { type: "detail/hscroll", delta: HSCROLL_STEP }, ctx);
+    expect(state.detail?.hscroll).toBe(20);
+    state = reduceView(state, { type: "detail/hscroll", delta: -HSCROLL_STEP, orBack: true }, ctx);
+    expect(state.detail?.hscroll).toBe(12);
+    state = reduceView(state, { type: "detail/hscroll", delta: -100 }, ctx);
+    expect(state).toMatchObject({ mode: "detail", detail: { hscroll: 0 } });
+    expect(reduceView(state, { type: "detail/hscroll", delta: -HSCROLL_STEP, orBack: true }, ctx).mode).toBe("table");
+    // A snapshot narrower than the screen does not move.
+    const narrow = detailCtx({ attemptCount: 1, contextColumns: 40, contextPageColumns: 80 });
+    const still = inDetail(narrow);
+    expect(reduceView(still, { type: "detail/hscroll", delta: HSCROLL_STEP }, narrow)).toBe(still);
+  });
+
+  it("another attempt, iteration or snapshot starts at the first column", () => {
+    const ctx = detailCtx({ attemptCount: 2, contextColumns: 100, contextPageColumns: 80 }, [0, 1]);
+    const moved = reduceView(inDetail(ctx), { type: "detail/hscroll", delta: HSCROLL_STEP }, ctx);
+    expect(reduceView(moved, { type: "move", delta: -1 }, ctx).detail?.hscroll).toBe(0);
+    expect(reduceView(moved, { type: "detail/iteration", delta: -1 }, ctx).detail?.hscroll).toBe(0);
+    expect(reduceView(moved, { type: "detail/context", kind: "input" }, ctx).detail?.hscroll).toBe(0);
+  });
+
   it("detail/context picks a snapshot, or cycles error, input, output", () => {
     const ctx = detailCtx({ attemptCount: 1, contextKind: "output" });
     const state = inDetail(ctx);
@@ -223,5 +307,98 @@ describe("viewReducer (detail)", () => {
     expect(reduceView(state, { type: "detail/context" }, ctx).detail?.context).toBe("error");
     const fromError = detailCtx({ attemptCount: 1, contextKind: "error" });
     expect(reduceView(state, { type: "detail/context" }, fromError).detail?.context).toBe("input");
+  });
+});
+
+describe("viewReducer (timeline)", () => {
+  const ctx = context(["a", "loop", "b"], { loops: { loop: [0, 1, 2] }, iterations: { loop: [0, 1, 2] }, pageSize: 3 });
+
+  function inTimeline(selectedId = "a"): ViewState {
+    const state = reduceView(manual({ selectedId }), { type: "view/toggle", view: "timeline" }, ctx);
+    expect(state.mode).toBe("timeline");
+    return state;
+  }
+
+  it("view/toggle opens the timeline on the table's step, and again goes back to the table", () => {
+    const state = inTimeline("b");
+    expect(state.timeline.selectedId).toBe("b");
+    expect(reduceView(state, { type: "view/toggle", view: "timeline" }, ctx).mode).toBe("table");
+    expect(reduceView(state, { type: "view/toggle", view: "cost" }, ctx).mode).toBe("cost");
+    expect(reduceView(state, { type: "back" }, ctx).mode).toBe("table");
+  });
+
+  it("move, page, first and last select lines and scroll the window", () => {
+    let state = inTimeline();
+    state = reduceView(state, { type: "move", delta: 1 }, ctx);
+    expect(state.timeline.selectedId).toBe("loop");
+    state = reduceView(state, { type: "last" }, ctx);
+    expect(state.timeline.selectedId).toBe("b");
+    state = reduceView(state, { type: "first" }, ctx);
+    expect(state.timeline.selectedId).toBe("a");
+    state = reduceView(state, { type: "page", direction: 1 }, ctx);
+    expect(state.timeline.selectedId).toBe("b");
+    // The table's own selection is left alone.
+    expect(state.selectedId).toBe("a");
+  });
+
+  it("timeline/expand lists a loop's iterations, and collapsing from one selects the loop", () => {
+    let state = reduceView(inTimeline(), { type: "move", delta: 1 }, ctx);
+    expect(reduceView(state, { type: "timeline/expand" }, context(["a"])).timeline.expanded.size).toBe(0);
+    state = reduceView(state, { type: "timeline/expand" }, ctx);
+    expect([...state.timeline.expanded]).toEqual(["loop"]);
+    expect(ctx.lanes(state.timeline.expanded).count).toBe(6);
+    state = reduceView(state, { type: "move", delta: 2 }, ctx);
+    expect(state.timeline.selectedId).toBe("loop#1");
+    const window = resolveList(state.timeline, ctx.lanes(state.timeline.expanded), ctx.pageSize);
+    expect(window).toMatchObject({ selected: 3 });
+    state = reduceView(state, { type: "timeline/expand" }, ctx);
+    expect(state.timeline.expanded.size).toBe(0);
+    expect(state.timeline.selectedId).toBe("loop");
+    // A step that is not a loop has nothing to expand.
+    const plain = inTimeline("a");
+    expect(reduceView(plain, { type: "timeline/expand" }, ctx)).toBe(plain);
+  });
+
+  it("open shows the line's step (an iteration line: that iteration) and back returns to the timeline", () => {
+    let state = reduceView(reduceView(inTimeline(), { type: "move", delta: 1 }, ctx), { type: "timeline/expand" }, ctx);
+    const loopDetail = reduceView(state, { type: "open" }, ctx);
+    expect(loopDetail.detail).toMatchObject({ stepId: "loop", loopIndex: 2, returnTo: "timeline" });
+    state = reduceView(state, { type: "move", delta: 1 }, ctx);
+    const iteration = reduceView(state, { type: "open" }, ctx);
+    expect(iteration.detail).toMatchObject({ stepId: "loop", loopIndex: 0 });
+    const back = reduceView(iteration, { type: "back" }, ctx);
+    expect(back.mode).toBe("timeline");
+    expect(back.timeline.selectedId).toBe("loop#0");
+  });
+});
+
+describe("viewReducer (cost)", () => {
+  const ctx = context(["a", "b", "c"], { models: ["gpt-4o", "claude"], pageSize: 2 });
+
+  it("view/toggle opens the cost view on the table's step", () => {
+    const state = reduceView(manual({ selectedId: "c" }), { type: "view/toggle", view: "cost" }, ctx);
+    expect(state.mode).toBe("cost");
+    expect(state.cost.selectedId).toBe("c");
+    expect(reduceView(state, { type: "view/toggle", view: "cost" }, ctx).mode).toBe("table");
+    expect(reduceView(state, { type: "view/toggle", view: "timeline" }, ctx).mode).toBe("timeline");
+  });
+
+  it("move selects bars; open shows the step and back returns to the cost view", () => {
+    let state = reduceView(manual({ selectedId: "a" }), { type: "view/toggle", view: "cost" }, ctx);
+    state = reduceView(state, { type: "move", delta: 1 }, ctx);
+    expect(state.cost.selectedId).toBe("b");
+    const opened = reduceView(state, { type: "open" }, ctx);
+    expect(opened.detail).toMatchObject({ stepId: "b", returnTo: "cost" });
+    expect(reduceView(opened, { type: "back" }, ctx).mode).toBe("cost");
+  });
+
+  it("cost/group switches to one bar per model (from the top) and back; a model opens nothing", () => {
+    let state = reduceView(manual({ selectedId: "b" }), { type: "view/toggle", view: "cost" }, ctx);
+    state = reduceView(state, { type: "cost/group" }, ctx);
+    expect(state.cost).toMatchObject({ byModel: true, selectedId: null, selectedIndex: 0 });
+    state = reduceView(state, { type: "move", delta: 1 }, ctx);
+    expect(state.cost.selectedId).toBe("claude");
+    expect(reduceView(state, { type: "open" }, ctx)).toBe(state);
+    expect(reduceView(state, { type: "cost/group" }, ctx).cost.byModel).toBe(false);
   });
 });
