@@ -109,7 +109,7 @@ async function watchWithTui(
 ): Promise<number> {
   const [{ runTui }, { restoreTerminal }] = await Promise.all([import("../ui/runTui.js"), import("../ui/terminal.js")]);
   ctx.lifecycle.setRestore(restoreTerminal);
-  const { state, error } = await runTui({
+  const { state, error, quit } = await runTui({
     client,
     flow: config.flow,
     flowLabel: config.flowLabel,
@@ -119,10 +119,13 @@ async function watchWithTui(
     idleTimeoutMs: config.idleTimeoutMs,
     giveUpAfterMs: config.giveUpAfterMs,
     signal: ctx.lifecycle.signal,
+    ...(recorder === null ? {} : { onSignal: recorder.onSignal, onRawFrame: recorder.onRawFrame }),
   });
   restoreTerminal();
   if (error !== null) throw error;
   ctx.lifecycle.write(tuiSummary(state, config, terminalWidth(ctx.stdout)));
+  // Ctrl+C in the TUI (raw mode: no SIGINT reaches the process) ends as SIGINT would.
+  if (quit === "ctrl-c") return EXIT.SIGINT;
   // Quitting before the run ended is the user's choice, not a failure.
   return exitCodeForRunStatus(state.status) ?? EXIT.COMPLETED;
 }
