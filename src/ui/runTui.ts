@@ -10,6 +10,7 @@ import { monitorRun } from "../api/monitor.js";
 import type { FlowRef } from "../api/paths.js";
 import type { StepTrace, Trace } from "../api/schemas.js";
 import type { MonitorSignal } from "../api/signals.js";
+import type { RawFrame } from "../api/sse.js";
 import { initialRunState } from "../state/reducer.js";
 import type { RunState } from "../state/types.js";
 import type { AppProps, SourceKind } from "./App.js";
@@ -63,6 +64,10 @@ export interface LiveTuiOptions extends TuiCommonOptions {
   readonly flow: FlowRef;
   readonly idleTimeoutMs: number;
   readonly giveUpAfterMs: number;
+  /** Sees every monitor signal before the screen does (--record). */
+  readonly onSignal?: (signal: MonitorSignal) => void;
+  /** Passed to the monitor: every raw frame as received (--record). */
+  readonly onRawFrame?: (raw: RawFrame) => void;
 }
 
 export interface SourcedTuiOptions extends TuiCommonOptions {
@@ -122,9 +127,13 @@ function feedFor(opts: RunTuiOptions, store: RunStore): Feed {
           flow,
           executionId,
           signal,
-          onSignal: (s) => store.push(s),
+          onSignal: (s) => {
+            opts.onSignal?.(s);
+            store.push(s);
+          },
           idleTimeoutMs: opts.idleTimeoutMs,
           giveUpAfterMs: opts.giveUpAfterMs,
+          ...(opts.onRawFrame === undefined ? {} : { onRawFrame: opts.onRawFrame }),
         }),
     };
   }
