@@ -32,8 +32,13 @@ export interface PtyProcess {
   output(): Buffer;
   /** Types `data` into the terminal. */
   write(data: string): void;
-  /** Polls the output (as UTF-8) until `predicate` holds; fails after `timeoutMs`. */
-  waitFor(predicate: (text: string) => boolean, what: string, timeoutMs?: number): Promise<void>;
+  /** Bytes of output so far: pass it as `after` to wait for what a key press draws. */
+  mark(): number;
+  /**
+   * Polls the output (as UTF-8; from byte `after` on, default 0) until `predicate` holds;
+   * fails after `timeoutMs` (default 10 s).
+   */
+  waitFor(predicate: (text: string) => boolean, what: string, options?: { timeoutMs?: number; after?: number }): Promise<void>;
   /** The program's own pid (written by the program at startup, see pidImport). */
   pid(): Promise<number>;
   /** Closes the terminal the way a dropped connection does (SIGKILL to `script`). */
@@ -103,9 +108,10 @@ export function spawnInPty(command: readonly string[], options: PtyOptions): Pty
     write: (data) => {
       child.stdin.write(data);
     },
-    async waitFor(predicate, what, timeoutMs = 10_000) {
+    mark: () => output().length,
+    async waitFor(predicate, what, { timeoutMs = 10_000, after = 0 } = {}) {
       const deadline = Date.now() + timeoutMs;
-      while (!predicate(output().toString("utf8"))) {
+      while (!predicate(output().subarray(after).toString("utf8"))) {
         if (Date.now() > deadline) {
           throw new Error(`timed out waiting for ${what}; last output:\n${output().toString("utf8").slice(-1500)}`);
         }

@@ -31,8 +31,12 @@ afterEach(closeServers);
 
 const MASK = `nk_…${SECRET_KEY.slice(-4)}`;
 const FORMATS = ["plain", "ndjson", "json"] as const;
-/** Shorter than any retry sequence: the unreachable cases end in exit 3 quickly. */
-const GIVE_UP = ["--give-up-after", "400ms"];
+/**
+ * Unreachable servers end in exit 3 after this. Long enough for a slow resolver on a busy
+ * machine to fail on its own (else the give-up deadline cuts the lookup and the error
+ * says "no answer" instead of naming the DNS failure).
+ */
+const GIVE_UP = ["--give-up-after", "1500ms"];
 
 function expectNoKey(result: CliResult): void {
   const text = outputs(result);

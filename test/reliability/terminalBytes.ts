@@ -4,8 +4,12 @@
 // terminal restore use to draw (with colours off). Anything else (OSC 0 title, OSC 8
 // link, OSC 52 clipboard, DCS, APC, a colour, a clear screen) is a violation.
 
-/** Escape sequences the TUI itself writes with colours off (cursor, erase, synchronized output, reset). */
-const DRAWING = /^\x1b\[(?:\d*A|2K|G|0m|\?25[hl]|\?2026[hl])/;
+/**
+ * Escape sequences the TUI itself writes with colours off: cursor moves (up, down, forward,
+ * back, next/previous line, column), erase in line, cursor hide/show, synchronized output,
+ * and the attribute reset of the terminal restore. Neither colours nor a screen clear.
+ */
+const DRAWING = /^\x1b\[(?:\d*[A-G]|[0-2]?K|0?m|\?25[hl]|\?2026[hl])/;
 
 /** A description of each thing in `bytes` a terminal would act on that is not drawing. */
 export function terminalViolations(bytes: Buffer, options: { allowDrawing: boolean }): string[] {
