@@ -106,18 +106,22 @@ export interface CostViewProps {
   readonly theme: Theme;
 }
 
-/** The summary line above the bars. */
-function summaryLine(breakdown: CostBreakdown, byModel: boolean, theme: Theme): string {
-  const whole = itemTotal({ cost: breakdown.cost, failed: breakdown.failed });
-  const failed = breakdown.failed === null ? "" : ` (failed attempts ${usd(breakdown.failed, theme)})`;
+/** The summary line above the bars: the longest form that fits `width`. */
+function summaryLine(breakdown: CostBreakdown, byModel: boolean, width: number, theme: Theme): string {
+  const whole = usd(itemTotal({ cost: breakdown.cost, failed: breakdown.failed }), theme);
+  const by = ` by ${byModel ? "model" : "step"}  cost ${whole}`;
+  const parts = breakdown.failed === null ? "" : ` = ${usd(breakdown.cost, theme)} + ${usd(breakdown.failed, theme)} failed`;
+  const failed = breakdown.failed === null ? "" : ` (${usd(breakdown.failed, theme)} failed)`;
+  const tokens = `  tokens ${formatInteger(breakdown.tokens)}`;
   const unknown = breakdown.unknownCost > 0 ? `  ${String(breakdown.unknownCost)} without cost` : "";
-  return ` cost ${usd(whole, theme)}${failed}  tokens ${formatInteger(breakdown.tokens)}  by ${byModel ? "model" : "step"}${unknown}`;
+  const forms = [`${by}${parts}${tokens}${unknown}`, `${by}${parts}${unknown}`, `${by}${failed}${unknown}`, `${by}${failed}`];
+  return forms.find((form) => textWidth(form) <= width) ?? forms[forms.length - 1] ?? "";
 }
 
 export function CostView({ breakdown, byModel, start, end, selected, width, theme }: CostViewProps) {
   if (breakdown.items.length === 0) return <TextLine text={` waiting for the first step${theme.g.ellipsis}`} theme={theme} />;
   const layout = costLayout(width, breakdown, theme);
-  const lines = [<TextLine key="summary" text={fit(summaryLine(breakdown, byModel, theme), width, { ellipsis: theme.g.ellipsis })} bold theme={theme} />];
+  const lines = [<TextLine key="summary" text={fit(summaryLine(breakdown, byModel, width, theme), width, { ellipsis: theme.g.ellipsis })} bold theme={theme} />];
   for (let i = start; i < end; i += 1) {
     const item = breakdown.items[i];
     if (item === undefined) break;

@@ -69,12 +69,17 @@ interface TimelineLineProps {
 const TimelineLine = memo(function TimelineLine({ run, lane, selected, expanded, layout, span, now, theme }: TimelineLineProps) {
   const marker = selected ? theme.g.selected : " ";
   const label = `${marker}${fit(laneLabel(lane, expanded, theme), layout.labelWidth - 1, { ellipsis: theme.g.ellipsis })} `;
-  const cells = barCells(laneSegments(run, lane), span, layout.barWidth, now);
+  const segments = laneSegments(run, lane);
   const status = lane.loopIndex === undefined ? lane.row.status : lane.row.iterationRows.find((it) => it.loopIndex === lane.loopIndex)?.status;
+  // A step with no time on the axis (skipped, not started) says so where its bar would be.
+  const bar =
+    segments.length === 0
+      ? [{ text: fit(status === undefined ? "" : `(${status.replace("_", " ")})`, layout.barWidth), color: "gray" }]
+      : barSegments(barCells(segments, span, layout.barWidth, now), theme);
   const duration = ` ${fit(formatDuration(laneDurationMs(lane, now, stepElapsedMs)), DURATION_WIDTH, { alignRight: true })}`;
   return (
     <Line
-      segments={[{ text: label }, ...barSegments(cells, theme), { text: duration, color: status === undefined ? undefined : STEP_COLOR[status] }]}
+      segments={[{ text: label }, ...bar, { text: duration, color: status === undefined ? undefined : STEP_COLOR[status] }]}
       inverse={selected}
       theme={theme}
     />

@@ -203,8 +203,8 @@ export async function runTui(opts: RunTuiOptions): Promise<RunTuiResult> {
       exitOnCtrlC: false,
       patchConsole: false,
       maxFps: 20,
-      // Only the lines that changed are rewritten: a clock tick rewrites two lines, not the screen.
-      incrementalRendering: true,
+      // Not Ink 6.8's incrementalRendering: below a full screen (always, here) it moves the
+      // cursor up one line too few, and every frame lands a line lower (seen in tmux).
     });
     let unmounted = false;
     const exited = instance.waitUntilExit().catch((renderError: unknown) => {

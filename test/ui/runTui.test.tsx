@@ -1,7 +1,11 @@
 // runTui end to end in-process: the embedded server, the real client and monitor, Ink on
 // terminal-like streams. Quitting, aborting, a run that ends with no keyboard, a run that
 // cannot be monitored, and the terminal restore.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseExportFile } from "../../src/api/exportFile.js";
 import { TraceClient } from "../../src/api/client.js";
 import type { FlowRef } from "../../src/api/paths.js";
 import { startServer, type RunningServer } from "../../src/server/index.js";
@@ -15,15 +19,18 @@ const ESSAY: FlowRef = { org: "demo", project: "playground", slug: "essay-pipeli
 
 let server: RunningServer;
 let client: TraceClient;
+let exportDir: string;
 
 beforeAll(async () => {
   server = await startServer({ port: 0, speed: 50, seed: 11 });
   client = new TraceClient({ baseUrl: server.url, apiKey: "nk_test_tui_key", backoffScale: 0.001 });
+  exportDir = await mkdtemp(join(tmpdir(), "noukai-top-tui-"));
 });
 
 afterAll(async () => {
   await client.close();
   await server.close();
+  await rm(exportDir, { recursive: true, force: true });
 });
 
 function start(
@@ -42,6 +49,7 @@ function start(
     idleTimeoutMs: 5_000,
     giveUpAfterMs: 5_000,
     signal,
+    exportDir,
     ...asStreams(io.stdin, io.stdout),
   };
   return runTui(opts);
@@ -64,8 +72,9 @@ describe("runTui", () => {
     expect(stdout.text(mark)).toContain("RATE_LIMITED");
 
     stdin.type("q");
-    const { state, error } = await done;
+    const { state, error, quit } = await done;
     expect(error).toBeNull();
+    expect(quit).toBe("q");
     expect(state.final).toBe(true);
     expect(state.status).toBe("completed");
     expect(state.steps.get("spell-check")?.attempt).toBe(2);
@@ -84,8 +93,10 @@ describe("runTui", () => {
     const done = start(ESSAY, executionId, { stdin, stdout });
     await until(() => stdout.text().includes("Load essay"), "the first row");
     stdin.type("\x03");
-    const { state, error } = await done;
+    const { state, error, quit } = await done;
     expect(error).toBeNull();
+    // The CLI exits 130 for it, as for SIGINT.
+    expect(quit).toBe("ctrl-c");
     expect(state.final).toBe(false);
     await until(() => server.debugStats().openStreams === 0, "the stream to close");
   });
@@ -98,18 +109,37 @@ describe("runTui", () => {
     const done = start(ESSAY, executionId, { stdin, stdout }, controller.signal);
     await until(() => stdout.text().includes("Load essay"), "the first row");
     controller.abort();
-    const { error } = await done;
+    const { error, quit } = await done;
     expect(error).toBeNull();
+    expect(quit).toBe("aborted");
     expect(stdin.isRaw).toBe(false);
     await until(() => server.debugStats().openStreams === 0, "the stream to close");
   });
 
   it("without a keyboard (stdin not a TTY) ends with the run", async () => {
     const executionId = await server.submitRun("acme/spelling/grade-3");
-    const { state, error } = await start(GRADE3, executionId, { stdin: new FakeStdin(false), stdout: new FakeStdout(100, 30) });
+    const { state, error, quit } = await start(GRADE3, executionId, { stdin: new FakeStdin(false), stdout: new FakeStdout(100, 30) });
     expect(error).toBeNull();
+    expect(quit).toBe("run-ended");
     expect(state.final).toBe(true);
     expect(state.retries).toBe(1);
+  });
+
+  it("e writes <execution-id>.trace.json: the trace, the names seen and every attempt of the retried step", async () => {
+    const executionId = await server.submitRun("acme/spelling/grade-3");
+    const stdin = new FakeStdin(true);
+    const stdout = new FakeStdout(100, 30);
+    const done = start(GRADE3, executionId, { stdin, stdout });
+    await until(() => stdout.text().includes("✓ final"), "the final trace", 15_000);
+    stdin.type("e");
+    await until(() => stdout.text().includes(`${executionId}.trace.json`) && stdout.text().includes("wrote "), "the confirmation");
+    const content = parseExportFile(await readFile(join(exportDir, `${executionId}.trace.json`), "utf8"));
+    expect(content.executionId).toBe(executionId);
+    expect(content.flow).toBe("acme/spelling/grade-3");
+    expect(content.names["spell-check"]).toBe("Spell check");
+    expect(content.attempts.get("spell-check#")?.map((a) => a.status)).toEqual(["failed", "completed"]);
+    stdin.type("q");
+    await done;
   });
 
   it("shows why a run cannot be monitored, and returns that error", async () => {
