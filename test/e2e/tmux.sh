@@ -2,7 +2,8 @@
 # End-to-end test of the TUI in a real terminal: runs `noukai-top demo` in a tmux pane at
 # 100x30 (Unicode) and again at 80x24 (--ascii), sends keys with send-keys and asserts on
 # capture-pane text: rows appear and update, the retried step's detail lists both attempts,
-# q exits with the terminal restored (same stty settings, cursor visible, shell prompt back).
+# the timeline (t) and cost (c) views draw the run, e writes the export file, q exits with
+# the terminal restored (same stty settings, cursor visible, shell prompt back).
 # Run by `npm run test:e2e`; needs tmux (installed with apt-get when missing and allowed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,6 +26,7 @@ if [ ! -f dist/cli/main.js ] || [ -n "$(find src -newer dist/cli/main.js -name '
   npm run build >/dev/null
 fi
 
+ROOT="$(pwd)"
 WORK="$(mktemp -d)"
 SOCKET="noukai-top-e2e-$$"
 tmx() { tmux -u -L "$SOCKET" -f /dev/null "$@"; }
@@ -55,7 +57,7 @@ wait_for() {
 steps_done() { capture | grep -Eo 'steps [0-9]+/12' | head -n 1 | grep -Eo '[0-9]+' | head -n 1 || true; }
 
 run_at() {
-  local cols=$1 rows=$2 flags=$3 failed_glyph=$4 done_glyph=$5
+  local cols=$1 rows=$2 flags=$3 failed_glyph=$4 done_glyph=$5 failed_bar=$6 done_bar=$7 loop_glyph=$8
   SIZE="${cols}x${rows}${flags:+ $flags}"
   PANE="e2e-${cols}x${rows}"
   echo "e2e: demo at $SIZE"
@@ -63,7 +65,7 @@ run_at() {
   tmx new-session -d -s "$PANE" -x "$cols" -y "$rows" \
     "env -u CI -u NO_COLOR -u FORCE_COLOR PS1='E2E\$ ' bash --norc --noprofile -i"
   wait_for '^E2E\$' 10 "the shell prompt"
-  tmx send-keys -t "$PANE" "stty -g > $WORK/stty.before; node dist/cli/main.js demo --speed 4 --seed 7 $flags; echo \"exit=\$?\"; stty -g > $WORK/stty.after" Enter
+  tmx send-keys -t "$PANE" "cd $WORK; stty -g > $WORK/stty.before; node $ROOT/dist/cli/main.js demo --speed 4 --seed 7 $flags; echo \"exit=\$?\"; stty -g > $WORK/stty.after" Enter
 
   # Rows appear, then update.
   wait_for 'Load essay' 20 "the first rows"
@@ -89,6 +91,35 @@ run_at() {
   tmx send-keys -t "$PANE" Escape
   wait_for '^[›>] *6 Extract claims' 5 "the table again, the step selected"
 
+  # Timeline: the axis, the retried step's failed attempt apart from the one that completed,
+  # the loop on one line until x expands it, Enter into an iteration's detail and back.
+  tmx send-keys -t "$PANE" t
+  wait_for '^ time +\|0ms' 5 "the timeline's axis"
+  wait_for "^[›>] *6 Extract claims +${failed_bar}+ *${done_bar}+ " 5 "the retried step's two attempts on one line"
+  wait_for "^ *${loop_glyph} 4 Summarize chunk" 5 "the loop on one line"
+  tmx send-keys -t "$PANE" g j j j x
+  wait_for '^ +\[7\] ' 5 "the loop's iterations"
+  tmx send-keys -t "$PANE" j Enter
+  wait_for 'iteration 0 \(1/8' 5 "iteration 0's detail"
+  tmx send-keys -t "$PANE" Escape
+  wait_for '^ time +\|0ms' 5 "the timeline again"
+
+  # Cost view: largest first, the failed attempts' cost apart, grouped by model with m.
+  tmx send-keys -t "$PANE" c
+  wait_for '^ by step +cost \$' 5 "the cost view"
+  wait_for 'Extract claims .*\+\$[0-9.]+ failed' 5 "the failed attempts' cost apart"
+  tmx send-keys -t "$PANE" m
+  wait_for '^ by model +cost \$' 5 "the cost view by model"
+  wait_for 'claude-sonnet-4 \(2\)' 5 "a model's bar"
+
+  # e writes the export file and says so.
+  tmx send-keys -t "$PANE" e
+  wait_for 'wrote [^ ]+\.trace\.json' 10 "the export's confirmation"
+  ls "$WORK"/*.trace.json >/dev/null 2>&1 || fail "no .trace.json in the working directory"
+  rm -f "$WORK"/*.trace.json
+  tmx send-keys -t "$PANE" Escape
+  wait_for 'j/k move' 5 "the table again"
+
   # q quits: summary in the scrollback, exit 0, terminal settings and cursor restored, prompt back.
   tmx send-keys -t "$PANE" q
   wait_for '^exit=0$' 10 "the demo to exit 0"
@@ -101,6 +132,6 @@ run_at() {
   echo "e2e: ok at $SIZE"
 }
 
-run_at 100 30 "" "✗" "✓"
-run_at 80 24 "--ascii" "x" "\\+"
+run_at 100 30 "" "✗" "✓" "░" "█" "▸"
+run_at 80 24 "--ascii" "x" "\\+" "x" "#" "\\+"
 echo "e2e: all passed"
