@@ -2,7 +2,6 @@
 // runTui with an offline or a signals source instead of a live client.
 import type { ExportContent } from "../api/exportFile.js";
 import { replayRecording, type Recording } from "../api/replay.js";
-import type { MonitorSignal } from "../api/signals.js";
 import type { RunTuiResult } from "../ui/runTui.js";
 import type { CommandContext } from "./commands.js";
 import type { OutputOptions } from "./config.js";
@@ -10,35 +9,29 @@ import { EXIT, exitCodeForRunStatus } from "./exit.js";
 import type { ReplayConfig } from "./replay.js";
 import { BELL, terminalWidth, tuiSummary } from "./runOutput.js";
 
-// PENDING(G2): runTui's `source` option. Until it lands, its agreed shape is declared here.
-type TuiSource =
-  | {
-      readonly kind: "offline";
-      readonly trace: ExportContent["trace"];
-      readonly names: ExportContent["names"];
-      readonly attempts: ExportContent["attempts"];
-    }
-  | { readonly kind: "signals"; start(onSignal: (signal: MonitorSignal) => void, signal: AbortSignal): Promise<void> };
-type RunTuiWithSource = (opts: {
-  readonly source: TuiSource;
-  readonly flowLabel: string;
-  readonly executionId: string;
-  readonly ascii: boolean;
-  readonly color: boolean;
-  readonly signal: AbortSignal;
-}) => Promise<RunTuiResult>;
-
 async function loadTui() {
   const [{ runTui }, { restoreTerminal }] = await Promise.all([import("../ui/runTui.js"), import("../ui/terminal.js")]);
-  return { runTui: runTui as unknown as RunTuiWithSource, restoreTerminal };
+  return { runTui, restoreTerminal };
+}
+
+/** The summary after the screen, then the exit status: 130 for Ctrl+C (as SIGINT), else `status`. */
+function afterTui(
+  result: RunTuiResult,
+  opts: OutputOptions & { readonly executionId: string; readonly flowLabel: string },
+  ctx: CommandContext,
+  status: number,
+): number {
+  if (result.error !== null) throw result.error;
+  ctx.lifecycle.write(tuiSummary(result.state, opts, terminalWidth(ctx.stdout)));
+  return result.quit === "ctrl-c" ? EXIT.SIGINT : status;
 }
 
 export async function viewWithTui(content: ExportContent, output: OutputOptions, ctx: CommandContext): Promise<number> {
   const { runTui, restoreTerminal } = await loadTui();
   ctx.lifecycle.setRestore(restoreTerminal);
   const flowLabel = content.flow ?? "";
-  const { state, error } = await runTui({
-    source: { kind: "offline", trace: content.trace, names: content.names, attempts: content.attempts },
+  const result = await runTui({
+    source: { kind: "offline", trace: content.trace, names: content.names, attempts: content.attempts, flow: content.flow },
     flowLabel,
     executionId: content.executionId,
     ascii: output.ascii,
@@ -46,30 +39,29 @@ export async function viewWithTui(content: ExportContent, output: OutputOptions,
     signal: ctx.lifecycle.signal,
   });
   restoreTerminal();
-  if (error !== null) throw error;
-  ctx.lifecycle.write(tuiSummary(state, { ...output, executionId: content.executionId, flowLabel }, terminalWidth(ctx.stdout)));
-  return EXIT.COMPLETED;
+  return afterTui(result, { ...output, executionId: content.executionId, flowLabel }, ctx, EXIT.COMPLETED);
 }
 
 /**
  * The recording on the screen. Signal times are moved onto the screen's clock (the first
- * recorded time is now, later ones are compressed by the speed), so that the elapsed
+ * recorded time is when the replay starts, later ones are compressed by the speed), so that the elapsed
  * times the screen ticks agree with the pace of the replay.
  */
 export async function replayWithTui(recording: Recording, config: ReplayConfig, ctx: CommandContext): Promise<number> {
   const { runTui, restoreTerminal } = await loadTui();
   ctx.lifecycle.setRestore(restoreTerminal);
   const { executionId, flow } = recording.header;
-  const startedAt = Date.now();
-  let firstAt: number | null = null;
+  // Set by the first signal: the screen (Ink, React) takes a while to load before the replay starts.
+  let origin: { readonly at: number; readonly now: number } | null = null;
   const mapTime = (at: number): number => {
-    firstAt ??= at;
-    return config.speed > 0 ? startedAt + (at - firstAt) / config.speed : startedAt;
+    origin ??= { at, now: Date.now() };
+    return config.speed > 0 ? origin.now + (at - origin.at) / config.speed : origin.now;
   };
-  const { state, error } = await runTui({
+  const result = await runTui({
     source: {
       kind: "signals",
-      async start(onSignal: (signal: MonitorSignal) => void, signal: AbortSignal) {
+      flow,
+      async start(onSignal, signal) {
         await replayRecording(recording, { speed: config.speed, signal, onSignal, mapTime });
         // The screen stays until q: the bell says the replay is over.
         if (config.notify) ctx.lifecycle.writeError(BELL);
@@ -83,7 +75,6 @@ export async function replayWithTui(recording: Recording, config: ReplayConfig, 
   });
   recording.close();
   restoreTerminal();
-  if (error !== null) throw error;
-  ctx.lifecycle.write(tuiSummary(state, { ...config, executionId, flowLabel: flow }, terminalWidth(ctx.stdout)));
-  return exitCodeForRunStatus(state.status) ?? EXIT.COMPLETED;
+  const status = exitCodeForRunStatus(result.state.status) ?? EXIT.COMPLETED;
+  return afterTui(result, { ...config, executionId, flowLabel: flow }, ctx, status);
 }

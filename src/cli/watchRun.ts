@@ -30,22 +30,26 @@ export async function watchRun(config: WatchConfig, ctx: CommandContext): Promis
       return EXIT.CANNOT_READ_OR_WRITE;
     }
   }
+  // --notify: one bell when the run ends, or when the watch cannot go on; none when the user quits first.
+  let rung = false;
+  const ring = (): void => {
+    if (!config.notify || rung) return;
+    rung = true;
+    ctx.lifecycle.writeError(BELL);
+  };
   const backoffScale = testBackoffScale(ctx.env);
   const client = new TraceClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, backoffScale });
   try {
-    const status =
-      config.format === "tui"
-        ? await watchWithTui(config, client, ctx, recorder)
-        : await watchWithOutput(config, client, ctx, backoffScale, recorder);
-    if (config.notify) ctx.lifecycle.writeError(BELL);
+    if (config.format === "tui") return await watchWithTui(config, client, ctx, recorder, ring);
+    const status = await watchWithOutput(config, client, ctx, backoffScale, recorder);
+    ring();
     return status;
   } catch (error) {
     // Aborted by a signal or a dead stdout: that exit is under way and its status wins.
     if (ctx.lifecycle.signal.aborted) return EXIT.BUG;
     if (!(error instanceof MonitorError)) throw error;
     reportCannotMonitor(error, config, ctx);
-    // The watch ended without the user stopping it: worth the bell too.
-    if (config.notify) ctx.lifecycle.writeError(BELL);
+    ring();
     return EXIT.CANNOT_MONITOR;
   } finally {
     recorder?.close();
@@ -106,6 +110,7 @@ async function watchWithTui(
   client: TraceClient,
   ctx: CommandContext,
   recorder: Recorder | null,
+  ring: () => void,
 ): Promise<number> {
   const [{ runTui }, { restoreTerminal }] = await Promise.all([import("../ui/runTui.js"), import("../ui/terminal.js")]);
   ctx.lifecycle.setRestore(restoreTerminal);
@@ -119,7 +124,12 @@ async function watchWithTui(
     idleTimeoutMs: config.idleTimeoutMs,
     giveUpAfterMs: config.giveUpAfterMs,
     signal: ctx.lifecycle.signal,
-    ...(recorder === null ? {} : { onSignal: recorder.onSignal, onRawFrame: recorder.onRawFrame }),
+    onSignal(signal) {
+      recorder?.onSignal(signal);
+      // The screen stays until q: the bell rings when the run ends (a bell moves no cursor).
+      if (signal.type === "stream/ended") ring();
+    },
+    ...(recorder === null ? {} : { onRawFrame: recorder.onRawFrame }),
   });
   restoreTerminal();
   if (error !== null) throw error;
