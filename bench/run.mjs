@@ -98,7 +98,7 @@ const failed = rows.filter((r) => r.pass === false);
 const report = [
   `Measured ${new Date(startedAt).toISOString().slice(0, 16).replace("T", " ")} UTC in ${((Date.now() - startedAt) / 1000).toFixed(0)} s:`,
   `${machine.cpus} CPUs (${machine.model}), ${machine.memoryGb} GB RAM, ${machine.platform}, Node ${machine.node};`,
-  `load average at start ${machine.load}. Median of ${runs} run${runs > 1 ? "s" : ""} (min–max)${values.quick ? ", --quick" : ""}; ratio = how many times better noukai-top is than the baseline (speed, or RSS).`,
+  `load average ${machine.load} at the start, ${machineDescription().load} at the end. Median of ${runs} run${runs > 1 ? "s" : ""} (min–max)${values.quick ? ", --quick" : ""}; ratio = how many times better noukai-top is than the baseline (speed, or RSS).`,
   "",
   table,
   "",

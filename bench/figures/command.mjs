@@ -17,7 +17,7 @@ function checkSummary(result, expected) {
   if (summary.steps?.length !== PAIRS) problems.push(`${summary.steps?.length} steps != ${PAIRS}`);
   if (summary.status !== "completed") problems.push(`status ${summary.status}`);
   // The run's times and the cost with retries come from the final Trace: they show it was loaded.
-  if (summary.startedAt !== new Date(RUN_STARTED_AT).toISOString()) problems.push(`startedAt ${summary.startedAt} is not the Trace's (final Trace not applied)`);
+  if (summary.startedAt !== new Date(RUN_STARTED_AT).toISOString()) problems.push("final Trace not applied (startedAt is not the Trace's)");
   if (canonicalDecimal(summary.costWithRetriesUsd) !== canonicalDecimal(expected.costUsd)) problems.push(`costWithRetriesUsd ${summary.costWithRetriesUsd}`);
   return problems;
 }

@@ -10,8 +10,8 @@ const MB = 1024 * 1024;
 const SCALE_SIZES_MB = [1, 2, 4, 8];
 /** The SDK's per-MB trend is shown on a few frames per size: its 8 MB frames take seconds each. */
 const SDK_SCALE_FRAMES = 4;
-/** The SDK needs about a minute per 40 x 8 MB run: at most this many runs of it (and of the scale rows). */
-const SDK_MAX_RUNS = 3;
+/** The SDK needs a minute or more per 40 x 8 MB run: at most this many runs of it (and of the scale rows). */
+const SDK_MAX_RUNS = 2;
 
 async function timeFrames(ctx, probe, sizeMb, count) {
   const executionId = `frames-${sizeMb * MB}-${count}`;
