@@ -114,8 +114,17 @@ const faults: Fault[] = [
     },
   },
   {
-    name: "a slow trickle, 1 byte every 10 ms (shorter than the idle timeout, so no reconnect)",
-    script: { streams: [sseStream([{ trickle: head(1), everyMs: 10 }, { write: tail(1) }, "end"])] },
+    name: "a slow trickle, 1 byte every 10 ms across a frame boundary (each gap shorter than the idle timeout: no reconnect)",
+    script: {
+      streams: [
+        sseStream([
+          { write: head(1).slice(0, -30) },
+          { trickle: head(1).slice(-30) + (RUN.frames[1] ?? "").slice(0, 30), everyMs: 10 },
+          { write: tail(1).slice(30) },
+          "end",
+        ]),
+      ],
+    },
     lastEventIds: [undefined],
   },
   {
