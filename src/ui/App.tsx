@@ -262,7 +262,8 @@ export function App(props: AppProps) {
         expanded={view.timeline.expanded}
         span={timeSpan(run, now)}
         width={columns}
-        now={runOver ? 0 : now}
+        now={now}
+        over={runOver}
         theme={theme}
       />
     );

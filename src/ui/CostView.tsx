@@ -1,7 +1,7 @@
 // Cost view (`c`): each step's share of the run's cost and tokens as horizontal bars,
 // largest first; the cost of failed attempts is drawn apart (its own glyph, colour and
 // amount). `m` groups the bars by model. Amounts are exact (formatUsd with every digit).
-import { memo } from "react";
+import { memo, useMemo } from "react";
 import { sanitizeLine } from "../api/sanitize.js";
 import { formatUsd } from "../state/money.js";
 import { formatCount, formatInteger } from "./format.js";
@@ -119,8 +119,9 @@ function summaryLine(breakdown: CostBreakdown, byModel: boolean, width: number, 
 }
 
 export function CostView({ breakdown, byModel, start, end, selected, width, theme }: CostViewProps) {
+  // Every amount is measured for the columns: once per breakdown (run state version) and width.
+  const layout = useMemo(() => costLayout(width, breakdown, theme), [width, breakdown, theme]);
   if (breakdown.items.length === 0) return <TextLine text={` waiting for the first step${theme.g.ellipsis}`} theme={theme} />;
-  const layout = costLayout(width, breakdown, theme);
   const lines = [<TextLine key="summary" text={fit(summaryLine(breakdown, byModel, width, theme), width, { ellipsis: theme.g.ellipsis })} bold theme={theme} />];
   for (let i = start; i < end; i += 1) {
     const item = breakdown.items[i];

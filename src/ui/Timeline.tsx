@@ -5,7 +5,7 @@
 import { memo } from "react";
 import { sanitizeLine } from "../api/sanitize.js";
 import { stepElapsedMs } from "../state/selectors.js";
-import type { RunState } from "../state/types.js";
+import { ACTIVE_STEP_STATUSES, type RunState } from "../state/types.js";
 import { formatDuration, STEP_COLOR } from "./format.js";
 import { Line, TextLine, type Segment } from "./Line.js";
 import { fit } from "./text.js";
@@ -96,10 +96,12 @@ export interface TimelineProps {
   readonly span: TimeSpan | null;
   readonly width: number;
   readonly now: number;
+  /** The run is over: lines not in progress do not depend on the clock (and are not redrawn for it). */
+  readonly over: boolean;
   readonly theme: Theme;
 }
 
-export function Timeline({ run, lanes, start, end, selected, expanded, span, width, now, theme }: TimelineProps) {
+export function Timeline({ run, lanes, start, end, selected, expanded, span, width, now, over, theme }: TimelineProps) {
   const layout = timelineLayout(width);
   if (span === null || lanes.length === 0) {
     return <TextLine text={` ${lanes.length === 0 ? "waiting for the first step" : "no step has started yet"}${theme.g.ellipsis}`} theme={theme} />;
@@ -118,7 +120,7 @@ export function Timeline({ run, lanes, start, end, selected, expanded, span, wid
         expanded={expanded.has(lane.row.stepId)}
         layout={layout}
         span={span}
-        now={now}
+        now={over && !ACTIVE_STEP_STATUSES.has(lane.row.status) ? 0 : now}
         theme={theme}
       />,
     );

@@ -167,10 +167,14 @@ export function costBreakdown(state: RunState, byModel: boolean): CostBreakdown 
   return breakdown;
 }
 
-/** The bars as the view reducer sees them. */
+const barsViews = new WeakMap<CostBreakdown, CostBars>();
+
+/** The bars as the view reducer sees them (one per breakdown: its key index is built once, when first needed). */
 export function costBars(breakdown: CostBreakdown): CostBars {
+  const cached = barsViews.get(breakdown);
+  if (cached !== undefined) return cached;
   let index: Map<string, number> | null = null;
-  return {
+  const view: CostBars = {
     count: breakdown.items.length,
     idAt: (i) => breakdown.items[i]?.key,
     indexOf(key) {
@@ -179,6 +183,8 @@ export function costBars(breakdown: CostBreakdown): CostBars {
     },
     targetAt: (i) => breakdown.items[i]?.target,
   };
+  barsViews.set(breakdown, view);
+  return view;
 }
 
 const POW10: bigint[] = [1n];

@@ -72,10 +72,14 @@ export function laneList(state: RunState, expanded: ReadonlySet<string>): readon
   return lanes;
 }
 
-/** The lines as the view reducer sees them; the key index is built only when a key needs it. */
+const lanesViews = new WeakMap<readonly Lane[], TimelineLanes>();
+
+/** The lines as the view reducer sees them (one per line list: its key index is built once, when first needed). */
 export function timelineLanes(lanes: readonly Lane[]): TimelineLanes {
+  const cached = lanesViews.get(lanes);
+  if (cached !== undefined) return cached;
   let index: Map<string, number> | null = null;
-  return {
+  const view: TimelineLanes = {
     count: lanes.length,
     idAt: (i) => lanes[i]?.key,
     indexOf(key) {
@@ -92,6 +96,8 @@ export function timelineLanes(lanes: readonly Lane[]): TimelineLanes {
       return row?.isLoop === true ? row.stepId : undefined;
     },
   };
+  lanesViews.set(lanes, view);
+  return view;
 }
 
 function kindOf(status: string): BarKind {
