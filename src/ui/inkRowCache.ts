@@ -13,11 +13,11 @@
 //
 // A new row is composed in runs of equally styled cells rather than cell by cell:
 // Ink's styledCharsToString emits codes only where the style changes, so a run of cells
-// with one style gives the same text as its cells one by one. Printable ASCII with SGR
-// codes needs no grapheme split (each character is one grapheme, one cell wide; each code
-// is tokenized by Ink's own tokenizer on its own, as an escape always ends a grapheme);
-// other text is split by Ink's tokenizer and measured with Ink's widths. Writes that
-// overlap or start past the grid go to Ink's own get() on a one-row Output.
+// with one style gives the same text as its cells one by one. Printable ASCII needs no
+// grapheme split (each character is one grapheme, one cell wide); SGR codes and the few
+// other characters (with their ASCII neighbours, see linePieces) are split by Ink's own
+// tokenizer and measured with Ink's widths. Writes that overlap or start past the grid,
+// and lines that cannot be cut safely, go to Ink's own get() on a one-row Output.
 //
 // Installed only on the Ink version it was checked against (package.json pins ~6.8.0).
 import { readFile } from "node:fs/promises";
@@ -65,7 +65,6 @@ interface StyledRun {
 /** The functions of @alcalzone/ansi-tokenize (Ink's tokenizer) used to compose new rows. */
 export interface InkTokenizer {
   tokenize(text: string): readonly ({ readonly type: "char"; readonly value: string } | AnsiCode)[];
-  styledCharsFromTokens(tokens: readonly unknown[]): readonly StyledRun[];
   reduceAnsiCodesIncremental(codes: readonly AnsiCode[], newCodes: readonly AnsiCode[]): readonly AnsiCode[];
   styledCharsToString(chars: readonly StyledRun[]): string;
 }
@@ -73,7 +72,7 @@ export interface InkTokenizer {
 const CHECKED_INK = /^6\.8\./;
 /** Rows kept; past this the cache starts over (a screen uses a few hundred distinct rows at a time). */
 const MAX_ROWS = 4096;
-/** Ink's styled characters of non-ASCII texts kept, likewise. */
+/** Tokenized texts kept, likewise. */
 const MAX_STYLED_TEXTS = 4096;
 const ASCII_AND_SGR = /^(?:[\x20-\x7e]|\x1b\[[0-9;]*m)*$/;
 const SGR_OR_CHARS = /\x1b\[[0-9;]*m|[\x20-\x7e]+/g;
@@ -89,23 +88,87 @@ function sameStyles(a: readonly AnsiCode[], b: readonly AnsiCode[]): boolean {
   return true;
 }
 
+type Piece = { readonly sgr: string } | { readonly ascii: string } | { readonly graphemes: string };
+
+const SGR_AT = /\x1b\[[0-9;]*m/y;
+/** Characters that join the grapheme before them (Extend, SpacingMark, ZWJ). */
+const JOINS_PREVIOUS = /^[\p{Grapheme_Extend}\p{Mc}\p{Emoji_Modifier}\u200d]/u;
+
+const isPrintableAscii = (ch: string): boolean => ch.length === 1 && ch >= " " && ch <= "~";
+
+/**
+ * A line cut into SGR codes, printable ASCII runs, and the pieces Ink's tokenizer must
+ * split into graphemes: each run of other characters with the ASCII character on either
+ * side of it (a grapheme holds at most one ASCII character, its base, at one of its ends;
+ * two printable ASCII characters are never one grapheme). Null when that does not hold
+ * around a code (an escape that is not SGR; a joining character right after a code).
+ */
+function linePieces(line: string): Piece[] | null {
+  const units: ({ readonly sgr: string } | { readonly ch: string; readonly ascii: boolean })[] = [];
+  for (let i = 0; i < line.length; ) {
+    if (line.charCodeAt(i) === 0x1b) {
+      SGR_AT.lastIndex = i;
+      const code = SGR_AT.exec(line)?.[0];
+      if (code === undefined) return null;
+      units.push({ sgr: code });
+      i += code.length;
+      continue;
+    }
+    const ch = String.fromCodePoint(line.codePointAt(i) ?? 0);
+    units.push({ ch, ascii: isPrintableAscii(ch) });
+    i += ch.length;
+  }
+  // Right after a code, Ink would join such a character to the code's last letter.
+  const joinsCode = units.some((unit, i) => "ch" in unit && i > 0 && "sgr" in (units[i - 1] as object) && JOINS_PREVIOUS.test(unit.ch));
+  if (joinsCode) return null;
+  const toTokenizer = units.map((unit) => "ch" in unit && !unit.ascii);
+  units.forEach((unit, i) => {
+    if (!("ch" in unit) || unit.ascii) return;
+    const before = units[i - 1];
+    const after = units[i + 1];
+    if (before !== undefined && "ch" in before) toTokenizer[i - 1] = true;
+    if (after !== undefined && "ch" in after) toTokenizer[i + 1] = true;
+  });
+  const pieces: Piece[] = [];
+  let text = "";
+  let tokenized = false;
+  const flush = (): void => {
+    if (text !== "") pieces.push(tokenized ? { graphemes: text } : { ascii: text });
+    text = "";
+  };
+  units.forEach((unit, i) => {
+    if ("sgr" in unit) {
+      flush();
+      pieces.push(unit);
+      return;
+    }
+    const mark = toTokenizer[i] === true;
+    if (mark !== tokenized) {
+      flush();
+      tokenized = mark;
+    }
+    text += unit.ch;
+  });
+  flush();
+  return pieces;
+}
+
 /** Composes rows in runs (see the top of the file). */
 function rowComposer(tokenizer: InkTokenizer, widthOf: (text: string) => number) {
-  const styledTexts = new Map<string, readonly StyledRun[]>();
-  // A screen uses a handful of distinct SGR codes.
-  const sgrTokens = new Map<string, readonly AnsiCode[]>();
+  // Texts Ink's tokenizer has split (SGR codes, grapheme pieces): a screen repeats them.
+  const tokenized = new Map<string, readonly ({ readonly type: "char"; readonly value: string } | AnsiCode)[]>();
 
-  function styledChars(text: string): readonly StyledRun[] {
-    let chars = styledTexts.get(text);
-    if (chars === undefined) {
-      chars = tokenizer.styledCharsFromTokens(tokenizer.tokenize(text));
-      if (styledTexts.size >= MAX_STYLED_TEXTS) styledTexts.clear();
-      styledTexts.set(text, chars);
+  function tokens(text: string): readonly ({ readonly type: "char"; readonly value: string } | AnsiCode)[] {
+    let list = tokenized.get(text);
+    if (list === undefined) {
+      list = tokenizer.tokenize(text);
+      if (tokenized.size >= MAX_STYLED_TEXTS) tokenized.clear();
+      tokenized.set(text, list);
     }
-    return chars;
+    return list;
   }
 
-  /** Ink's text for a row of `width` cells receiving `writes`; null when they overlap or start past the grid. */
+  /** Ink's text for a row of `width` cells receiving `writes`; null when Ink must compose it. */
   return function composeRow(width: number, writes: RowWrites): string | null {
     const runs: StyledRun[] = [];
     const push = (value: string, styles: readonly AnsiCode[]): void => {
@@ -120,30 +183,28 @@ function rowComposer(tokenizer: InkTokenizer, widthOf: (text: string) => number)
       if (!Number.isInteger(x) || x < column || x > width) return null;
       if (x > column) push(" ".repeat(x - column), NO_STYLES);
       column = x;
-      if (ASCII_AND_SGR.test(line)) {
-        let codes: readonly AnsiCode[] = NO_STYLES;
-        for (const piece of line.match(SGR_OR_CHARS) ?? []) {
-          if (piece.charCodeAt(0) === 0x1b) {
-            let tokens = sgrTokens.get(piece);
-            if (tokens === undefined) {
-              tokens = tokenizer.tokenize(piece) as AnsiCode[];
-              if (sgrTokens.size >= MAX_STYLED_TEXTS) sgrTokens.clear();
-              sgrTokens.set(piece, tokens);
-            }
-            codes = tokenizer.reduceAnsiCodesIncremental(codes, tokens);
-          } else {
-            push(piece, codes);
-            column += piece.length;
+      const pieces = ASCII_AND_SGR.test(line)
+        ? (line.match(SGR_OR_CHARS) ?? []).map((text): Piece => (text.charCodeAt(0) === 0x1b ? { sgr: text } : { ascii: text }))
+        : linePieces(line);
+      if (pieces === null) return null;
+      // Styles as Ink's styledCharsFromTokens keeps them: reduced code by code.
+      let codes: readonly AnsiCode[] = NO_STYLES;
+      for (const piece of pieces) {
+        if ("sgr" in piece) {
+          for (const token of tokens(piece.sgr)) if (token.type === "ansi") codes = tokenizer.reduceAnsiCodesIncremental(codes, [token]);
+        } else if ("ascii" in piece) {
+          push(piece.ascii, codes);
+          column += piece.ascii.length;
+        } else {
+          for (const token of tokens(piece.graphemes)) {
+            if (token.type === "ansi") continue;
+            // As Ink: a character takes at least one cell; the cells after a wide one hold "".
+            const cells = Math.max(1, widthOf(token.value));
+            push(token.value, codes);
+            for (let cell = 1; cell < cells; cell += 1) push("", codes);
+            column += cells;
           }
         }
-        continue;
-      }
-      for (const char of styledChars(line)) {
-        // As Ink: a character takes at least one cell; the cells after a wide one hold "".
-        const cells = Math.max(1, widthOf(char.value));
-        push(char.value, char.styles);
-        for (let cell = 1; cell < cells; cell += 1) push("", char.styles);
-        column += cells;
       }
     }
     if (column < width) push(" ".repeat(width - column), NO_STYLES);
@@ -221,7 +282,7 @@ async function inkTokenizer(inkIndex: string): Promise<InkTokenizer | null> {
   try {
     const packageJson = createRequire(inkIndex).resolve("@alcalzone/ansi-tokenize/package.json");
     const module = await importFile(join(dirname(packageJson), "build", "index.js"));
-    const names = ["tokenize", "styledCharsFromTokens", "reduceAnsiCodesIncremental", "styledCharsToString"] as const;
+    const names = ["tokenize", "reduceAnsiCodesIncremental", "styledCharsToString"] as const;
     if (names.some((name) => typeof module[name] !== "function")) return null;
     return module as unknown as InkTokenizer;
   } catch {

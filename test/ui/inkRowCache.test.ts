@@ -1,6 +1,7 @@
 // The row cache must not change a single byte of what Ink draws: random frames (ASCII,
-// wide and combining characters, emoji, SGR codes, transformers, overlapping writes,
-// clipping, lines outside the grid) composed by Ink's own get() and by the wrapped one.
+// wide and combining characters, joiners, flags, emoji, SGR codes, transformers,
+// overlapping writes, clipping, lines outside the grid) composed by Ink's own get() and
+// by the wrapped one.
 import { describe, expect, it } from "vitest";
 import { loadInkInternals, wrapOutputGet, type InkOutputClass } from "../../src/ui/inkRowCache.js";
 
@@ -17,7 +18,7 @@ function random(seed: number): () => number {
   };
 }
 
-const PIECES = ["a", "step", " ", "  ", "42", "$0.001", "✓", "›", "…", "界", "日本", "😀", "e\u0301", "×", "▶ running", "|"];
+const PIECES = ["a", "step", " ", "  ", "42", "$0.001", "✓", "›", "…", "界", "日本", "😀", "e\u0301", "\u0301x", "\u200d😀", "\ufe0f", "🇫🇷", "×", "▶ running", "|"];
 const CODES = ["\x1b[32m", "\x1b[39m", "\x1b[1m", "\x1b[22m", "\x1b[2m", "\x1b[7m", "\x1b[27m", "\x1b[38;5;208m", "\x1b[0m", "\x1b[1;31m", "\x1b[m"];
 
 type Op =
