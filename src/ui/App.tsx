@@ -20,7 +20,7 @@ import { TextLine } from "./Line.js";
 import type { RunStore } from "./runStore.js";
 import { buildSnapshot, defaultContextKind } from "./snapshot.js";
 import type { TraceSource } from "./source.js";
-import { StepTable, TableHeading } from "./StepTable.js";
+import { StepTable, tableClock, TableHeading } from "./StepTable.js";
 import { fit } from "./text.js";
 import { makeTheme } from "./theme.js";
 import { Timeline } from "./Timeline.js";
@@ -289,7 +289,7 @@ export function App(props: AppProps) {
           end={visible.end}
           selected={selected}
           layout={layout}
-          now={now}
+          now={tableClock(rows, visible.start, visible.end, now)}
           theme={theme}
           emptyText={emptyText}
         />

@@ -90,7 +90,8 @@ export interface StepTableProps {
   readonly emptyText: string;
 }
 
-export function StepTable({ rows, start, end, selected, layout, now, theme, emptyText }: StepTableProps) {
+/** Memoised: on a clock tick with no row in progress on screen, `now` stays 0 and nothing re-renders. */
+export const StepTable = memo(function StepTable({ rows, start, end, selected, layout, now, theme, emptyText }: StepTableProps) {
   if (rows.length === 0) return <TextLine text={` ${emptyText}`} theme={theme} />;
   const lines = [];
   for (let i = start; i < end; i += 1) {
@@ -108,4 +109,13 @@ export function StepTable({ rows, start, end, selected, layout, now, theme, empt
     );
   }
   return <>{lines}</>;
+});
+
+/** The clock for rows [start, end): `now` when one of them is in progress, else 0. */
+export function tableClock(rows: readonly StepRow[], start: number, end: number, now: number): number {
+  for (let i = start; i < end; i += 1) {
+    const row = rows[i];
+    if (row !== undefined && ACTIVE_STEP_STATUSES.has(row.status)) return now;
+  }
+  return 0;
 }
