@@ -12,7 +12,7 @@ import { Line, TextLine } from "./Line.js";
 import { fit, sliceColumns, textWidth } from "./text.js";
 import type { Theme } from "./theme.js";
 import type { AttemptsState } from "./useAttempts.js";
-import { CONTEXT_KINDS, type ContextKind, type DetailState } from "./viewReducer.js";
+import { CONTEXT_KINDS, type DetailState } from "./viewReducer.js";
 
 const MAX_ATTEMPT_LINES = 5;
 

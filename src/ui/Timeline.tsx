@@ -4,7 +4,6 @@
 // drawn apart; running bars grow with the clock. Only the visible lines are drawn.
 import { memo } from "react";
 import { sanitizeLine } from "../api/sanitize.js";
-import { stepElapsedMs } from "../state/selectors.js";
 import { ACTIVE_STEP_STATUSES, type RunState } from "../state/types.js";
 import { formatDuration, STEP_COLOR } from "./format.js";
 import { Line, TextLine, type Segment } from "./Line.js";
@@ -76,7 +75,7 @@ const TimelineLine = memo(function TimelineLine({ run, lane, selected, expanded,
     segments.length === 0
       ? [{ text: fit(status === undefined ? "" : `(${status.replace("_", " ")})`, layout.barWidth), color: "gray" }]
       : barSegments(barCells(segments, span, layout.barWidth, now), theme);
-  const duration = ` ${fit(formatDuration(laneDurationMs(lane, now, stepElapsedMs)), DURATION_WIDTH, { alignRight: true })}`;
+  const duration = ` ${fit(formatDuration(laneDurationMs(lane, now)), DURATION_WIDTH, { alignRight: true })}`;
   return (
     <Line
       segments={[{ text: label }, ...bar, { text: duration, color: status === undefined ? undefined : STEP_COLOR[status] }]}

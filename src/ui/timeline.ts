@@ -3,6 +3,7 @@
 // start to its end (or now while it runs), and the axis scaled to a number of cells.
 // Pure functions of the run state; Timeline.tsx draws them.
 import type { StepTrace } from "../api/schemas.js";
+import { stepElapsedMs } from "../state/selectors.js";
 import { ACTIVE_STEP_STATUSES, TERMINAL_RUN_STATUSES, attemptsKey, type IterationRow, type RunState, type StepRow, type StepStatus, type StepTable } from "../state/types.js";
 import type { StepTarget, TimelineLanes } from "./viewReducer.js";
 
@@ -46,7 +47,7 @@ function executions(row: StepRow): readonly IterationRow[] {
   return row.isLoop ? row.iterationRows : [rowExecution(row)];
 }
 
-export function iterationKey(stepId: string, loopIndex: number | null): string {
+function iterationKey(stepId: string, loopIndex: number | null): string {
   return `${stepId}\u0000${String(loopIndex)}`;
 }
 
@@ -153,8 +154,8 @@ export function laneSegments(state: RunState, lane: Lane): Segment[] {
 }
 
 /** The duration shown at the end of a line (ticking while in progress); null when unknown. */
-export function laneDurationMs(lane: Lane, now: number, stepElapsed: (row: StepRow, now: number) => number | null): number | null {
-  if (lane.loopIndex === undefined) return stepElapsed(lane.row, now);
+export function laneDurationMs(lane: Lane, now: number): number | null {
+  if (lane.loopIndex === undefined) return stepElapsedMs(lane.row, now);
   const it = lane.row.iterationRows.find((candidate) => candidate.loopIndex === lane.loopIndex);
   if (it === undefined) return null;
   if (ACTIVE_STEP_STATUSES.has(it.status) && it.startedAt !== null) return Math.max(0, now - it.startedAt);
