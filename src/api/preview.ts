@@ -11,14 +11,25 @@ export const PREVIEW_MAX_CHARS = 4096;
  * `undefined` (no JSON form) previews as `null`.
  */
 export function toPreview(value: unknown): PayloadPreview {
-  const text = JSON.stringify(value) ?? "null";
+  return previewOfJson(JSON.stringify(value) ?? "null");
+}
+
+/** The preview of a value whose JSON.stringify text is `text`. */
+export function previewOfJson(text: string): PayloadPreview {
   const sizeBytes = Buffer.byteLength(text, "utf8");
   if (text.length <= PREVIEW_MAX_CHARS) return { json: text, sizeBytes, truncated: false };
+  return { json: previewHead(text), sizeBytes, truncated: true };
+}
+
+/**
+ * The first PREVIEW_MAX_CHARS code units of a longer text, as a string of its own.
+ * A cut never splits a surrogate pair: half of one is not valid Unicode.
+ */
+export function previewHead(text: string): string {
   let end = PREVIEW_MAX_CHARS;
-  // Do not split a surrogate pair: half of one is not valid Unicode.
   const last = text.charCodeAt(end - 1);
   if (last >= 0xd800 && last <= 0xdbff) end -= 1;
-  return { json: detach(text.slice(0, end)), sizeBytes, truncated: true };
+  return detach(text.slice(0, end));
 }
 
 /**

@@ -2,32 +2,39 @@
 // stream"): raw bytes in, validated and normalized TraceEvents out, one batch per
 // chunk so that the consumer does one state update per socket read.
 //
-// Pipeline per chunk:
-//   1. a streaming UTF-8 decoder (a sequence may be split across chunks; invalid
-//      bytes become U+FFFD) and a leading BOM dropped. node:string_decoder, not
-//      TextDecoder: its streaming mode costs about 4 times as much here;
-//   2. CR and CRLF become LF (a CRLF pair may be split across chunks). After this
-//      eventsource-parser always takes its LF path: its mixed CR/LF path searches
-//      for the next CR and the next LF from every line start, which is quadratic
-//      in the lines of a chunk when one of the two is rare (a CR-only stream);
-//   3. the frame size guard (below);
-//   4. eventsource-parser splits lines and frames (comments, multi-line data,
-//      `id:`, `retry:`). It buffers a long line as a list of fragments joined
-//      once, so an 8 MB frame in 16 KB chunks costs linear time;
-//   5. JSON.parse, the type (`event:` wins over the payload's `eventType`; the
-//      legacy `flow_started` becomes `run_started`), zod validation with
-//      EVENT_PAYLOADS, and large fields replaced by PayloadPreviews.
+// The framing works on bytes (issue 6: decoding the whole stream to text, splitting
+// it into frames, then JSON.parse of every payload was most of the ingest time):
+//   1. a leading UTF-8 BOM is dropped, also when split across chunks;
+//   2. CR and CRLF become LF (a CRLF pair may be split across chunks);
+//   3. lines end at LF. A line cut by the end of a chunk is kept as copies of its
+//      pieces, joined once when its end arrives: an 8 MB line in 16 KB chunks costs
+//      linear time;
+//   4. the frame size guard (below);
+//   5. SSE fields: `event:`, `data:` (several lines joined with LF), `id:` (ignored
+//      when it holds NUL), `retry:` (digits only); comments and other fields are
+//      ignored; a blank line dispatches a frame that has data. The common frame,
+//      `event: <type>` and one `data: ` line whole in a chunk, is recognised as such
+//      without going through the lines one by one;
+//   6. step_started, step_completed, step_output and step_input payloads are decoded
+//      from their bytes by eventScan.ts. Every other frame, and any payload that the
+//      scanner leaves, takes the reference path: the data as text, JSON.parse, the
+//      type (`event:` wins over the payload's `eventType`; the legacy `flow_started`
+//      becomes `run_started`), validation (by hand for the two common events, then
+//      zod with EVENT_PAYLOADS), and large fields replaced by PayloadPreviews.
+// Text is decoded per field value. Every byte that delimits one (LF, `:`, space,
+// quotes) is ASCII and never inside a multi-byte sequence, so this reads the same
+// characters as decoding the whole stream (invalid bytes become U+FFFD).
 // Nothing here throws on bad input: unknown types and bad frames are counted.
-import { StringDecoder } from "node:string_decoder";
-import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { BytePattern, viewOf } from "./bytes.js";
+import { scanEvent, SCANNED_TYPES, type ScannedType } from "./eventScan.js";
 import { toPreview } from "./preview.js";
 import { EVENT_PAYLOADS, type TraceEvent, type TraceEventType, type WireEventType } from "./schemas.js";
 import type { ReceivedEvent } from "./signals.js";
 
 /**
- * Default limit on one frame: the UTF-8 bytes from the end of the previous frame
- * to the blank line that ends this one (counted after line ends became LF).
- * A larger frame is skipped and reported as malformed; memory stays bounded.
+ * Default limit on one frame: the bytes from the end of the previous frame to the
+ * blank line that ends this one (counted after line ends became LF). A larger frame
+ * is skipped and reported as malformed; memory stays bounded.
  */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
@@ -71,60 +78,314 @@ export interface SseDecoder {
   end(): SseBatch;
 }
 
-const LF = 10;
-const CR = 13;
-const BOM = 0xfeff;
-const CR_OR_CRLF = /\r\n?/g;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const COLON = 0x3a;
+const DIGIT0 = 0x30;
+const DIGIT9 = 0x39;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const EMPTY = Buffer.alloc(0);
+const LF_BYTES = Buffer.from([LF]);
+
+const DATA = BytePattern.of("data");
+const EVENT = BytePattern.of("event");
+const ID = BytePattern.of("id");
+const RETRY = BytePattern.of("retry");
+const EVENT_PREFIX = BytePattern.of("event: ");
+const DATA_PREFIX = BytePattern.of("data: ");
+const SCANNED_NAMES: readonly (readonly [BytePattern, ScannedType])[] = SCANNED_TYPES.map((type) => [BytePattern.of(type), type]);
+
+/** The scanned type named by the viewed bytes [start, end), or null. */
+function scannedType(view: DataView, start: number, end: number): ScannedType | null {
+  for (let k = 0; k < SCANNED_NAMES.length; k++) {
+    const [name, type] = SCANNED_NAMES[k] as readonly [BytePattern, ScannedType];
+    if (name.is(view, start, end)) return type;
+  }
+  return null;
+}
+
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
 
 export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const now = options.now ?? Date.now;
   const onRawFrame = options.onRawFrame;
-  const utf8 = new StringDecoder("utf8");
-  let atStreamStart = true;
 
-  // The batch being filled by the parser callbacks during one push.
+  // The batch being filled during one push.
   let events: ReceivedEvent[] = [];
   let malformed: string[] = [];
   let unknown = 0;
   let retryMs: number | null = null;
   let at = 0;
 
-  // Line-end normalization across chunks: the last chunk ended with CR, so a
-  // leading LF of the next chunk is the second half of a CRLF pair.
+  // Stream start: bytes held while they may still be a BOM split across chunks.
+  let atStreamStart = true;
+  let head: Buffer = EMPTY;
+  // The last chunk ended with CR: a leading LF of the next one completes a CRLF.
   let pendingCr = false;
-  // Frame guard: text seen since the last frame end, and whether the last
-  // normalized character was LF (a chunk starting with LF then ends a frame).
+  // The chunk being fed: a frame still open when its push ends copies what it views of it.
+  let chunk: Buffer = EMPTY;
+  // The line cut by the end of the last chunk: copies of its pieces, and its length.
+  let partial: Buffer[] = [];
+  let partialBytes = 0;
+
+  // The frame in progress: bytes of its complete lines (LF included), its fields.
   let frameBytes = 0;
-  let endsWithLf = true; // the stream starts at a line start
-
-  // After an over-limit frame: drop text until that frame's blank line.
+  // Over the limit: its lines are dropped up to its blank line.
   let skipping = false;
+  let eventType: string | undefined;
+  let scanned: ScannedType | null = null;
+  let id: string | undefined;
+  // The first data line as a range of a buffer; further lines as copies.
+  let data: Buffer | null = null;
+  let dataStart = 0;
+  let dataEnd = 0;
+  let moreData: Buffer[] | null = null;
 
-  const parser = createParser({
-    onEvent(message) {
-      if (onRawFrame !== undefined) {
-        const raw = { event: message.event ?? "", data: message.data, at };
-        onRawFrame(message.id === undefined ? raw : { ...raw, id: message.id });
+  function takeBatch(): SseBatch {
+    const batch: SseBatch = { events, malformed, unknown, retryMs };
+    events = [];
+    malformed = [];
+    unknown = 0;
+    retryMs = null;
+    return batch;
+  }
+
+  function resetFrame(): void {
+    eventType = undefined;
+    scanned = null;
+    id = undefined;
+    data = null;
+    moreData = null;
+  }
+
+  /** The chunk without a leading BOM; null while its first bytes may still be one. */
+  function dropBom(bytes: Buffer): Buffer | null {
+    const start = head.length === 0 ? bytes : Buffer.concat([head, bytes]);
+    if (start.length < BOM.length && BOM.subarray(0, start.length).equals(start)) {
+      head = Buffer.from(start);
+      return null;
+    }
+    atStreamStart = false;
+    head = EMPTY;
+    return start.subarray(0, BOM.length).equals(BOM) ? start.subarray(BOM.length) : start;
+  }
+
+  function normalizeLineEnds(bytes: Buffer): Buffer {
+    let from = 0;
+    if (pendingCr) {
+      pendingCr = false;
+      if (bytes[0] === LF) from = 1;
+    }
+    let cr = bytes.indexOf(CR, from);
+    if (cr === -1) return from === 0 ? bytes : bytes.subarray(from);
+    const out = Buffer.allocUnsafe(bytes.length - from);
+    let length = 0;
+    while (cr !== -1) {
+      length += bytes.copy(out, length, from, cr);
+      out[length++] = LF;
+      from = cr + 1;
+      if (from === bytes.length) pendingCr = true;
+      else if (bytes[from] === LF) from++;
+      cr = bytes.indexOf(CR, from);
+    }
+    length += bytes.copy(out, length, from);
+    return out.subarray(0, length);
+  }
+
+  function feed(b: Buffer): void {
+    chunk = b;
+    let p = 0;
+    if (partialBytes > 0) {
+      const lf = b.indexOf(LF);
+      if (lf === -1) {
+        keepPartial(b, 0, b.length);
+        return;
       }
-      decodeMessage(message);
-    },
-    onRetry(ms) {
-      retryMs = ms;
-    },
-    // Unknown fields and malformed `retry:` values are ignored, as SSE says.
-  });
+      if (skipping) {
+        // The rest of a line of a dropped frame.
+        partialBytes = 0;
+      } else {
+        const line = Buffer.concat([...partial, b.subarray(0, lf)]);
+        partial = [];
+        partialBytes = 0;
+        onLine(line, 0, line.length);
+      }
+      p = lf + 1;
+    }
+    for (;;) {
+      if (frameBytes === 0 && !skipping) {
+        const next = commonFrame(b, p);
+        if (next !== -1) {
+          p = next;
+          continue;
+        }
+      }
+      const lf = b.indexOf(LF, p);
+      if (lf === -1) break;
+      onLine(b, p, lf);
+      p = lf + 1;
+    }
+    if (p < b.length) keepPartial(b, p, b.length);
+  }
 
-  function decodeMessage(message: EventSourceMessage): void {
+  /**
+   * The common frame, `event: <scanned type>` then one `data: ` line and the blank
+   * line, whole in b at p, decoded without the line-by-line path (which handles every
+   * other frame); returns the index past it, or -1 to leave it to that path.
+   */
+  function commonFrame(b: Buffer, p: number): number {
+    const view = viewOf(b);
+    if (onRawFrame !== undefined || !EVENT_PREFIX.at(view, p)) return -1;
+    const typeEnd = b.indexOf(LF, p + EVENT_PREFIX.length);
+    if (typeEnd === -1) return -1;
+    const type = scannedType(view, p + EVENT_PREFIX.length, typeEnd);
+    if (type === null || !DATA_PREFIX.at(view, typeEnd + 1)) return -1;
+    const dataStart = typeEnd + 1 + DATA_PREFIX.length;
+    const dataEnd = b.indexOf(LF, dataStart);
+    if (dataEnd === -1 || b[dataEnd + 1] !== LF || dataEnd + 2 - p > maxFrameBytes) return -1;
+    const event = scanEvent(type, b, dataStart, dataEnd);
+    if (event === undefined) decodeMessage(type, b.toString("utf8", dataStart, dataEnd), undefined);
+    else events.push({ event, at });
+    return dataEnd + 2;
+  }
+
+  function keepPartial(b: Buffer, start: number, end: number): void {
+    partialBytes += end - start;
+    if (skipping) return;
+    if (frameBytes + partialBytes > maxFrameBytes) dropFrame();
+    else partial.push(Buffer.from(b.subarray(start, end)));
+  }
+
+  /** A frame still open at the end of a push stops viewing the chunk (the caller may reuse it). */
+  function retainFrame(): void {
+    if (data !== null && data === chunk) {
+      data = Buffer.from(data.subarray(dataStart, dataEnd));
+      dataStart = 0;
+      dataEnd = data.length;
+    }
+    chunk = EMPTY;
+  }
+
+  /** One complete line b[start, end), its LF excluded. */
+  function onLine(b: Buffer, start: number, end: number): void {
+    if (skipping) {
+      if (start === end) {
+        skipping = false;
+        frameBytes = 0;
+      }
+      return;
+    }
+    frameBytes += end - start + 1;
+    if (start === end) {
+      const size = frameBytes;
+      frameBytes = 0;
+      if (size > maxFrameBytes) malformed.push(frameTooLarge());
+      else if (data !== null) dispatch();
+      resetFrame();
+      return;
+    }
+    if (frameBytes > maxFrameBytes) dropFrame();
+    else if (b[start] !== COLON) onField(b, start, end);
+  }
+
+  function frameTooLarge(): string {
+    return `frame over ${String(maxFrameBytes)} bytes`;
+  }
+
+  /** The frame in progress is over the limit: forget it, skip to its end. */
+  function dropFrame(): void {
+    malformed.push(frameTooLarge());
+    resetFrame();
+    partial = [];
+    skipping = true;
+  }
+
+  function onField(b: Buffer, start: number, end: number): void {
+    const view = viewOf(b);
+    let colon = start;
+    while (colon < end && b[colon] !== COLON) colon++;
+    let value = colon;
+    if (colon < end) value = b[colon + 1] === SPACE && colon + 1 < end ? colon + 2 : colon + 1;
+    switch (b[start]) {
+      case 0x64:
+        if (DATA.is(view, start, colon)) addData(b, value, end);
+        return;
+      case 0x65:
+        if (EVENT.is(view, start, colon)) setEventType(b, value, end);
+        return;
+      case 0x69:
+        if (ID.is(view, start, colon)) setId(b, value, end);
+        return;
+      case 0x72:
+        if (RETRY.is(view, start, colon)) setRetry(b, value, end);
+        return;
+    }
+  }
+
+  function addData(b: Buffer, start: number, end: number): void {
+    if (data === null) {
+      data = b;
+      dataStart = start;
+      dataEnd = end;
+    } else {
+      (moreData ??= []).push(LF_BYTES, Buffer.from(b.subarray(start, end)));
+    }
+  }
+
+  function setEventType(b: Buffer, start: number, end: number): void {
+    scanned = scannedType(viewOf(b), start, end);
+    eventType = scanned ?? (start === end ? undefined : b.toString("utf8", start, end));
+  }
+
+  function setId(b: Buffer, start: number, end: number): void {
+    for (let k = start; k < end; k++) if (b[k] === 0) return;
+    id = b.toString("utf8", start, end);
+  }
+
+  function setRetry(b: Buffer, start: number, end: number): void {
+    if (start === end) return;
+    for (let k = start; k < end; k++) {
+      const c = b[k] as number;
+      if (c < DIGIT0 || c > DIGIT9) return;
+    }
+    retryMs = parseInt(b.toString("latin1", start, end), 10);
+  }
+
+  function dispatch(): void {
+    let b = data as Buffer;
+    let start = dataStart;
+    let end = dataEnd;
+    if (moreData !== null) {
+      b = Buffer.concat([b.subarray(start, end), ...moreData]);
+      start = 0;
+      end = b.length;
+    }
+    let text: string | undefined;
+    if (onRawFrame !== undefined) {
+      text = b.toString("utf8", start, end);
+      const raw = { event: eventType ?? "", data: text, at };
+      onRawFrame(id === undefined ? raw : { ...raw, id });
+    }
+    const event = scanned === null ? undefined : scanEvent(scanned, b, start, end);
+    if (event === undefined) decodeMessage(eventType, text ?? b.toString("utf8", start, end), id);
+    else events.push(id === undefined ? { event, at } : { event, id, at });
+  }
+
+  /** The reference path: one frame's data as text. */
+  function decodeMessage(declaredType: string | undefined, text: string, frameId: string | undefined): void {
     let payload: unknown;
     try {
-      payload = JSON.parse(message.data);
+      payload = JSON.parse(text);
     } catch {
       malformed.push("invalid JSON");
       return;
     }
     const isObject = isRecord(payload);
-    let wireType = message.event;
+    let wireType = declaredType;
     if (wireType === undefined && isObject) {
       const declared = (payload as Record<string, unknown>)["eventType"];
       if (typeof declared === "string") wireType = declared;
@@ -143,135 +404,35 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
       malformed.push(`invalid ${wireType}: ${event}`);
       return;
     }
-    events.push(message.id === undefined ? { event, at } : { event, id: message.id, at });
-  }
-
-  function takeBatch(): SseBatch {
-    const batch: SseBatch = { events, malformed, unknown, retryMs };
-    events = [];
-    malformed = [];
-    unknown = 0;
-    retryMs = null;
-    return batch;
-  }
-
-  /** Feeds normalized text, skipping over-limit frames. */
-  function guardAndFeed(text: string): void {
-    let lfBefore = endsWithLf;
-    endsWithLf = text.charCodeAt(text.length - 1) === LF;
-    let start = 0;
-    if (skipping) {
-      const end = nextFrameEnd(text, 0, lfBefore);
-      if (end === -1) return;
-      skipping = false;
-      frameBytes = 0;
-      start = end;
-      lfBefore = true;
-    }
-    const lastEnd = lastFrameEnd(text, start, lfBefore);
-    if (lastEnd === -1) {
-      const piece = start === 0 ? text : text.slice(start);
-      frameBytes += Buffer.byteLength(piece, "utf8");
-      if (frameBytes <= maxFrameBytes) parser.feed(piece);
-      else dropFrame();
-      return;
-    }
-    // A UTF-16 code unit is at most 3 UTF-8 bytes: when even that bound fits, no
-    // frame ending in this chunk can be over the limit, and the frames need no walk.
-    if (frameBytes + (lastEnd - start) * 3 > maxFrameBytes) {
-      feedFramesChecked(text, start, lastEnd, lfBefore);
-    } else {
-      parser.feed(start === 0 ? text.slice(0, lastEnd) : text.slice(start, lastEnd));
-    }
-    const tail = text.slice(lastEnd);
-    frameBytes = Buffer.byteLength(tail, "utf8");
-    if (frameBytes > maxFrameBytes) dropFrame();
-    else if (tail.length > 0) parser.feed(tail);
-  }
-
-  /** The frame in progress is over the limit: forget what the parser holds, skip to its end. */
-  function dropFrame(): void {
-    malformed.push(`frame over ${String(maxFrameBytes)} bytes`);
-    parser.reset();
-    skipping = true;
-  }
-
-  /** Feeds the frames in text[start, lastEnd), dropping those over the limit. */
-  function feedFramesChecked(text: string, start: number, lastEnd: number, lfBeforeStart: boolean): void {
-    let feedFrom = start;
-    let frameStart = start;
-    let carried = frameBytes;
-    let lfBefore = lfBeforeStart;
-    while (frameStart < lastEnd) {
-      const end = nextFrameEnd(text, frameStart, lfBefore);
-      lfBefore = true;
-      const size = carried + Buffer.byteLength(text.slice(frameStart, end), "utf8");
-      if (size > maxFrameBytes) {
-        if (frameStart > feedFrom) parser.feed(text.slice(feedFrom, frameStart));
-        // The frame began in an earlier chunk: the parser holds its start.
-        if (carried > 0) parser.reset();
-        malformed.push(`frame over ${String(maxFrameBytes)} bytes`);
-        feedFrom = end;
-      }
-      carried = 0;
-      frameStart = end;
-    }
-    if (lastEnd > feedFrom) parser.feed(text.slice(feedFrom, lastEnd));
-  }
-
-  function normalizeLineEnds(chunkText: string): string {
-    let text = chunkText;
-    if (pendingCr) {
-      pendingCr = false;
-      if (text.charCodeAt(0) === LF) text = text.slice(1);
-    }
-    if (text.indexOf("\r") !== -1) {
-      pendingCr = text.charCodeAt(text.length - 1) === CR;
-      text = text.replace(CR_OR_CRLF, "\n");
-    }
-    return text;
-  }
-
-  function process(decoded: string): SseBatch {
-    at = now();
-    let text = decoded;
-    if (atStreamStart && text.length > 0) {
-      atStreamStart = false;
-      if (text.charCodeAt(0) === BOM) text = text.slice(1);
-    }
-    const normalized = normalizeLineEnds(text);
-    if (normalized.length > 0) guardAndFeed(normalized);
-    return takeBatch();
+    events.push(frameId === undefined ? { event, at } : { event, id: frameId, at });
   }
 
   return {
-    push(chunk: Uint8Array): SseBatch {
-      return process(utf8.write(chunk));
+    push(bytes: Uint8Array): SseBatch {
+      at = now();
+      let b: Buffer | null = asBuffer(bytes);
+      if (atStreamStart) b = dropBom(b);
+      if (b !== null) {
+        b = normalizeLineEnds(b);
+        if (b.length > 0) feed(b);
+        retainFrame();
+      }
+      return takeBatch();
     },
     end(): SseBatch {
-      const batch = process(utf8.end());
-      parser.reset();
-      return batch;
+      at = now();
+      // A line or frame not closed is dropped; a new stream may follow.
+      atStreamStart = true;
+      head = EMPTY;
+      pendingCr = false;
+      partial = [];
+      partialBytes = 0;
+      frameBytes = 0;
+      skipping = false;
+      resetFrame();
+      return takeBatch();
     },
   };
-}
-
-/**
- * Index just past the first frame end (a blank line) at or after `from`, or -1.
- * `lfBefore`: the character before `from` was LF, so LF at `from` ends a frame.
- */
-function nextFrameEnd(text: string, from: number, lfBefore: boolean): number {
-  if (lfBefore && text.charCodeAt(from) === LF) return from + 1;
-  const at = text.indexOf("\n\n", from);
-  return at === -1 ? -1 : at + 2;
-}
-
-/** Index just past the last frame end at or after `from`, or -1. */
-function lastFrameEnd(text: string, from: number, lfBefore: boolean): number {
-  const at = text.lastIndexOf("\n\n");
-  if (at >= from) return at + 2;
-  if (lfBefore && text.charCodeAt(from) === LF) return from + 1;
-  return -1;
 }
 
 /**
