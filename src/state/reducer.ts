@@ -27,7 +27,7 @@
 // visible state's last SSE id, it takes over (mergeReplay), keeping names and any row
 // the replay lacks. On stream/ended a shadow that has not caught up takes over only if
 // it reached a terminal status (then it holds the whole history); else it is dropped.
-import { addAmounts, canonicalText, parseUsd, subtractAmounts, toUsdString, ZERO_USD } from "./money.js";
+import { addAmounts, canonicalUsd, parseUsd, subtractAmounts, toUsdString, UsdSum, ZERO_USD } from "./money.js";
 import { reconcileTrace } from "./reconcile.js";
 import {
   addTokens,
@@ -53,7 +53,6 @@ import {
   type StepRow,
   type StepStatus,
   type StepTable,
-  type UsdAmount,
 } from "./types.js";
 
 /** A loop row keeps between this many and twice as many iterations in iterationRows. */
@@ -215,7 +214,8 @@ interface Draft {
   retries: number;
   failedSteps: number;
   stepsDone: number;
-  costTotal: UsdAmount;
+  /** The cost total, kept as a UsdSum for the batch (see money.ts). */
+  readonly cost: UsdSum;
   costKnownRows: number;
   costUnknown: number;
   prompt: number;
@@ -240,7 +240,7 @@ function beginDraft(s: RunState, known: StepTable | null = null): Draft {
     retries: s.retries,
     failedSteps: s.failedSteps,
     stepsDone: s.stepsDone,
-    costTotal: s.costTotal,
+    cost: new UsdSum(s.costTotal),
     costKnownRows: s.costKnownRows,
     costUnknown: s.costUnknown,
     prompt: s.tokenTotals.prompt,
@@ -265,7 +265,7 @@ function finishDraft(s: RunState, d: Draft): RunState {
     retries: d.retries,
     failedSteps: d.failedSteps,
     stepsDone: d.stepsDone,
-    costTotal: d.costTotal,
+    costTotal: d.cost.total(),
     costKnownRows: d.costKnownRows,
     costUnknown: d.costUnknown,
     tokenTotals: { prompt: d.prompt, completion: d.completion, total: d.total },
@@ -276,17 +276,8 @@ function finishDraft(s: RunState, d: Draft): RunState {
   };
 }
 
-/**
- * Puts `next` in the table and moves the aggregates from `old`'s contribution to
- * `next`'s. A caller that already parsed both rows' costs passes them.
- */
-function commit(
-  d: Draft,
-  old: StepRow | undefined,
-  next: StepRow,
-  oldCost?: UsdAmount | null,
-  nextCost?: UsdAmount | null,
-): void {
+/** Puts `next` in the table and moves the aggregates from `old`'s contribution to `next`'s. */
+function commit(d: Draft, old: StepRow | undefined, next: StepRow): void {
   d.steps.put(next);
   if (old !== undefined) {
     d.stepsDone += (isDone(next.status) ? 1 : 0) - (isDone(old.status) ? 1 : 0);
@@ -303,18 +294,10 @@ function commit(
     d.completion += (next.tokens?.completion ?? 0) - (oldTokens?.completion ?? 0);
     d.total += (next.tokens?.total ?? 0) - (oldTokens?.total ?? 0);
   }
-  const oldCostText = old?.costUsd ?? null;
-  if (oldCostText !== next.costUsd) {
-    const before = oldCost === undefined ? parseUsd(oldCostText) : oldCost;
-    const after = nextCost === undefined ? parseUsd(next.costUsd) : nextCost;
-    if (before !== null) {
-      d.costTotal = subtractAmounts(d.costTotal, before);
-      d.costKnownRows--;
-    }
-    if (after !== null) {
-      d.costTotal = addAmounts(d.costTotal, after);
-      d.costKnownRows++;
-    }
+  const oldCost = old?.costUsd ?? null;
+  if (oldCost !== next.costUsd) {
+    if (oldCost !== null && d.cost.add(oldCost, -1)) d.costKnownRows--;
+    if (next.costUsd !== null && d.cost.add(next.costUsd)) d.costKnownRows++;
   }
 }
 
@@ -552,25 +535,45 @@ function completeStep(d: Draft, ev: CompletedEvent, arrivedAt: number): void {
   const name = ev.name ?? row.name;
   const current = row.isLoop ? currentIteration(row).it : row;
   const at = endTime(d, row, current.attempt, "completed", arrivedAt);
-  const cost = parseUsd(ev.costUsd);
-  const costUsd = cost === null ? null : canonicalText(ev.costUsd as string, cost);
+  const costUsd = canonicalUsd(ev.costUsd);
   const tokens = toTokens(ev.tokens);
   const durationMs = ev.durationMs ?? (current.startedAt === null ? null : Math.max(0, at - current.startedAt));
   const modelUsed = ev.modelUsed ?? current.modelUsed;
   // A second completion without a new start replaces the first: its cost leaves the sums.
   const wasCompleted = current.status === "completed";
   if (wasCompleted && current.costUsd === null) d.costUnknown--;
-  if (cost === null) d.costUnknown++;
+  if (costUsd === null) d.costUnknown++;
   if (!row.isLoop) {
-    const next: StepRow = { ...row, name, status: "completed", completedAt: at, durationMs, modelUsed, tokens, costUsd };
-    commit(d, old, next, parseUsd(old?.costUsd), cost);
+    // Spelled out rather than spread: every step goes through here, and a spread copy costs more.
+    const next: StepRow = {
+      stepId: row.stepId,
+      name,
+      order: row.order,
+      status: "completed",
+      attempt: row.attempt,
+      retries: row.retries,
+      iterations: row.iterations,
+      isLoop: false,
+      loopIndex: row.loopIndex,
+      startedAt: row.startedAt,
+      completedAt: at,
+      durationMs,
+      modelUsed,
+      tokens,
+      costUsd,
+      lastError: row.lastError,
+      lastOutput: row.lastOutput,
+      lastInput: row.lastInput,
+      iterationRows: row.iterationRows,
+    };
+    commit(d, old, next);
     return;
   }
   const { iterations, index, it } = currentIteration(row);
   iterations[index] = { ...it, status: "completed", completedAt: at, durationMs, modelUsed, tokens, costUsd };
-  const rowCostBefore = parseUsd(row.costUsd);
-  let rowCost = rowCostBefore;
+  let rowCost = parseUsd(row.costUsd);
   const replaced = wasCompleted ? parseUsd(it.costUsd) : null;
+  const cost = parseUsd(costUsd);
   if (rowCost !== null && replaced !== null) rowCost = subtractAmounts(rowCost, replaced);
   if (cost !== null) rowCost = rowCost === null ? cost : addAmounts(rowCost, cost);
   const next: StepRow = {
@@ -583,7 +586,7 @@ function completeStep(d: Draft, ev: CompletedEvent, arrivedAt: number): void {
     tokens: addTokens(wasCompleted ? subtractTokens(row.tokens, it.tokens) : row.tokens, tokens),
     costUsd: rowCost === null ? null : toUsdString(rowCost),
   };
-  commit(d, old, next, rowCostBefore, rowCost);
+  commit(d, old, next);
 }
 
 function errorLine(ev: ErrorEvent): string {

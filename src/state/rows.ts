@@ -9,15 +9,76 @@ import type { IterationRow, RunStatus, StepRow, StepStatus, StepTable, TokenTota
 export const NO_ITERATIONS: readonly IterationRow[] = Object.freeze([]);
 
 /**
- * The step table: rows in display order (row.order is the index) and a map from step
- * id to index. Replacing a row is an array store, not a map update; events of one step
- * tend to follow each other (started, then completed), so the last row looked up is
- * checked before the map. The reducer replaces rows in place; see reducer.ts for why.
+ * Step id -> row position: open addressing over typed arrays. A Map of 500,000 string
+ * keys cost most of the reducer's time (issue 6): a new step is a miss, and a Map miss
+ * walks a bucket chain and reads each stored key string, one cache miss per link.
+ * Here a probe reads one slot of two flat arrays (hash, position); the key string is
+ * only read when the hashes match. The seed is per process, so crafted step ids
+ * cannot make every id collide.
+ */
+class StepIndex {
+  private hashes = new Int32Array(1024);
+  /** Row position + 1; 0 marks an empty slot. */
+  private positions = new Int32Array(1024);
+  private used = 0;
+
+  /** Position of the row whose step id is `stepId` (`rows` holds them by position), or -1. */
+  find(stepId: string, hash: number, rows: readonly StepRow[]): number {
+    const mask = this.positions.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const stored = this.positions[slot] as number;
+      if (stored === 0) return -1;
+      if (this.hashes[slot] === hash && (rows[stored - 1] as StepRow).stepId === stepId) return stored - 1;
+    }
+  }
+
+  /** Adds a step id known to be absent. */
+  add(hash: number, position: number): void {
+    if (2 * (this.used + 1) > this.positions.length) this.grow();
+    this.insert(hash, position + 1);
+    this.used++;
+  }
+
+  private insert(hash: number, stored: number): void {
+    const mask = this.positions.length - 1;
+    let slot = hash & mask;
+    while (this.positions[slot] !== 0) slot = (slot + 1) & mask;
+    this.hashes[slot] = hash;
+    this.positions[slot] = stored;
+  }
+
+  private grow(): void {
+    const { hashes, positions } = this;
+    this.hashes = new Int32Array(hashes.length * 2);
+    this.positions = new Int32Array(positions.length * 2);
+    for (let slot = 0; slot < positions.length; slot++) {
+      const stored = positions[slot] as number;
+      if (stored !== 0) this.insert(hashes[slot] as number, stored);
+    }
+  }
+}
+
+const HASH_SEED = (Math.random() * 0x100000000) | 0;
+
+/** FNV-1a over the UTF-16 code units, from a per-process seed (exported for the collision test). */
+export function hashStepId(stepId: string): number {
+  let hash = HASH_SEED ^ 0x811c9dc5;
+  for (let i = 0; i < stepId.length; i++) hash = Math.imul(hash ^ stepId.charCodeAt(i), 0x01000193);
+  return hash;
+}
+
+/**
+ * The step table: rows in display order (row.order is the index) and an index from
+ * step id to position. Replacing a row is an array store; events of one step tend to
+ * follow each other (started, then completed), so the last row looked up is checked
+ * before the index. The reducer replaces rows in place; see reducer.ts for why.
  */
 export class MutableStepTable implements StepTable {
-  private readonly index = new Map<string, number>();
+  private readonly index = new StepIndex();
   private readonly list: StepRow[] = [];
   private lastRow: StepRow | undefined = undefined;
+  private missed: string | null = null;
+  private missedHash = 0;
 
   get size(): number {
     return this.list.length;
@@ -26,17 +87,24 @@ export class MutableStepTable implements StepTable {
   get(stepId: string): StepRow | undefined {
     const last = this.lastRow;
     if (last !== undefined && last.stepId === stepId) return last;
-    const at = this.index.get(stepId);
-    return at === undefined ? undefined : this.list[at];
+    const hash = hashStepId(stepId);
+    const at = this.index.find(stepId, hash, this.list);
+    if (at !== -1) return this.list[at];
+    // A miss is usually followed by put() of that step: its hash is kept.
+    this.missed = stepId;
+    this.missedHash = hash;
+    return undefined;
   }
 
   rows(): readonly StepRow[] {
     return this.list;
   }
 
-  /** Adds a row (its order must be `size`) or replaces the row of the same step (same order). */
+  /** Adds a row (its order must be `size`, its step id new) or replaces the row of the same step (same order). */
   put(row: StepRow): void {
-    if (row.order === this.list.length) this.index.set(row.stepId, row.order);
+    if (row.order === this.list.length) {
+      this.index.add(row.stepId === this.missed ? this.missedHash : hashStepId(row.stepId), row.order);
+    }
     this.list[row.order] = row;
     this.lastRow = row;
   }
@@ -60,10 +128,8 @@ export function toRunStatus(status: string): RunStatus {
   return RUN_STATUSES.has(s) ? (s as RunStatus) : "unknown";
 }
 
-const DONE: ReadonlySet<StepStatus> = new Set(["completed", "skipped"]);
-
 export function isDone(status: StepStatus): boolean {
-  return DONE.has(status);
+  return status === "completed" || status === "skipped";
 }
 
 const STEP_STATUSES: ReadonlySet<string> = new Set<StepStatus>([
@@ -88,9 +154,14 @@ export function parseTimestamp(iso: string | null | undefined): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-/** Always a fresh literal: it is smaller than the decoder's object built key by key (48 vs 56 bytes per row). */
+/**
+ * The decoder's object when it has all three counts (eventScan.ts builds it as one
+ * literal, as compact as this one), else a fresh literal: smaller than an object built
+ * key by key (48 vs 56 bytes per row).
+ */
 export function toTokens(t: TokenBreakdown | null | undefined): Tokens | null {
   if (t == null) return null;
+  if (t.prompt !== undefined && t.completion !== undefined && t.total !== undefined) return t as Tokens;
   return { prompt: t.prompt ?? null, completion: t.completion ?? null, total: t.total ?? null };
 }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   addUsd,
+  canonicalText,
+  canonicalUsd,
   compareUsd,
   formatUsd,
   normalizeUsd,
@@ -8,6 +10,7 @@ import {
   sumUsd,
   sumUsdKnown,
   toUsdString,
+  UsdSum,
 } from "../../src/state/money.js";
 
 describe("money: exact decimal sums", () => {
@@ -97,5 +100,61 @@ describe("formatUsd", () => {
     expect(formatUsd(null)).toBe("—");
     expect(formatUsd(null, { ascii: true })).toBe("-");
     expect(formatUsd("garbage", { ascii: true })).toBe("-");
+  });
+});
+
+describe("UsdSum: running sums, fast and exact", () => {
+  const total = (sum: UsdSum): string => toUsdString(sum.total());
+
+  it("adds and removes plain costs exactly", () => {
+    const sum = new UsdSum();
+    for (let i = 0; i < 10; i++) sum.add("0.1");
+    sum.add("0.2");
+    expect(total(sum)).toBe("1.2");
+    sum.add("0.1", -1);
+    expect(total(sum)).toBe("1.1");
+    sum.add("-1.1");
+    expect(total(sum)).toBe("0");
+  });
+
+  it("mixes in what the number path cannot hold: exponents, long or very small decimals", () => {
+    const sum = new UsdSum(parseUsd("5") ?? undefined);
+    sum.add("1e-20");
+    sum.add("12345678901234567890.5");
+    sum.add("0.000000000001");
+    sum.add("0.0000000000001");
+    expect(total(sum)).toBe("12345678901234567895.50000000000110000001");
+    sum.add("12345678901234567890.5", -1);
+    expect(total(sum)).toBe("5.00000000000110000001");
+  });
+
+  it("stays exact past 2^53 units of 10^-12 USD (about $9,007)", () => {
+    const sum = new UsdSum();
+    // 999.999999999999 is 999,999,999,999,999 units: ten of them pass 2^53 units.
+    for (let i = 0; i < 10; i++) sum.add("999.999999999999");
+    sum.add("0.000000000001");
+    expect(total(sum)).toBe("9999.999999999991");
+    for (let i = 0; i < 10; i++) sum.add("-999.999999999999");
+    expect(total(sum)).toBe("0.000000000001");
+  });
+
+  it("leaves the sum unchanged for text that is not a decimal", () => {
+    const sum = new UsdSum();
+    expect(sum.add("0.5")).toBe(true);
+    expect(sum.add("free")).toBe(false);
+    expect(sum.add("")).toBe(false);
+    expect(sum.add("1.2.3")).toBe(false);
+    expect(total(sum)).toBe("0.5");
+  });
+
+  it("canonicalUsd keeps canonical text as is and agrees with canonicalText", () => {
+    const texts = ["0", "-0", "0.5", "-0.5", "0.50", "00.5", "12", "012", "1.", ".5", "+1", "1e3", "0.000123", "10.01", "1.0", "-", "", "abc"];
+    for (const text of texts) {
+      const amount = parseUsd(text);
+      expect(canonicalUsd(text), text).toBe(amount === null ? null : canonicalText(text, amount));
+    }
+    const canonical = "0.000123";
+    expect(canonicalUsd(canonical)).toBe(canonical);
+    expect(canonicalUsd(null)).toBeNull();
   });
 });
