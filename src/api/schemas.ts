@@ -167,6 +167,7 @@ export const FlowCompletedPayload = z.object({
 /** Server-only extras (the SDKs drop them); shapes are not pinned, so only ids are read. */
 export const StepProgressPayload = z.object({
   stepId: z.string(),
+  name: z.string().nullish(),
   loopIndex: z.number().int().nullish(),
   message: z.string().nullish(),
   progress: z.number().nullish(),

@@ -340,7 +340,7 @@ function applyEvent(d: Draft, received: ReceivedEvent): void {
       if (ev.outputData !== undefined) keepPreview(d, ev.stepId, "lastOutput", ev.outputData, at);
       return;
     case "step_progress":
-      if (ev.loopIndex != null) refineLoopIndex(d, ev.stepId, ev.loopIndex);
+      progressStep(d, ev.stepId, ev.name ?? null, ev.message ?? null, ev.loopIndex ?? null, at);
       return;
     case "loop_completed":
       if (ev.stepId != null && ev.iterations != null) refineIterations(d, ev.stepId, ev.iterations);
@@ -641,6 +641,28 @@ function keepPreview(d: Draft, stepId: string, field: "lastInput" | "lastOutput"
   const old = d.steps.get(stepId);
   const row = old ?? newRow(d, stepId, null, "running", at);
   commit(d, old, field === "lastInput" ? { ...row, lastInput: preview } : { ...row, lastOutput: preview });
+}
+
+/** The message of a step_progress that reports a skipped step ("skipped: <reason>"). */
+const SKIPPED_MESSAGE = /^skipped\b/;
+
+/**
+ * step_progress, a server extra: it names the step, reports a skipped step (a
+ * "skipped: <reason>" message is that step's only stream event), or the loop index of
+ * the running execution (before each iteration). A step first seen here gets its row
+ * now, in flow order, as skipped or running; without these events nothing changes.
+ */
+function progressStep(d: Draft, stepId: string, name: string | null, message: string | null, loopIndex: number | null, at: number): void {
+  const skipped = message !== null && SKIPPED_MESSAGE.test(message);
+  const row = d.steps.get(stepId);
+  if (row === undefined) {
+    commit(d, undefined, skipped ? newRow(d, stepId, name, "skipped", null) : newRow(d, stepId, name, "running", startTime(d, stepId, 0, 1, at)));
+  } else if (skipped && !row.isLoop && (row.status === "pending" || row.status === "running")) {
+    commit(d, row, { ...row, name: name ?? row.name, status: "skipped" });
+  } else if (name !== null && row.name === null) {
+    commit(d, row, { ...row, name });
+  }
+  if (!skipped && loopIndex !== null) refineLoopIndex(d, stepId, loopIndex);
 }
 
 /** step_progress names the loop index of the running execution: the step is a loop. */

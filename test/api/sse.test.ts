@@ -262,6 +262,9 @@ describe("SSE decoder events", () => {
       ].join("\n\n") + "\n\n",
     );
     expect(got.events.map((e) => e.event.type)).toEqual(["step_progress", "loop_completed", "step_paused_for_tool_calls"]);
+    // A skipped step's only event names it.
+    const skipped = eventsOf('event: step_progress\ndata: {"stepId":"s","name":"Skip me","message":"skipped: no input"}\n\n');
+    expect(skipped.events.map((e) => e.event)).toEqual([{ type: "step_progress", stepId: "s", name: "Skip me", message: "skipped: no input" }]);
   });
 });
 

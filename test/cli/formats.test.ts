@@ -43,7 +43,7 @@ describe("plain", () => {
     // 8 iterations: a start, the loop line, maybe a failure and retry, the end; not a line each.
     expect(events.filter((l) => l.includes("summarize-chunk")).length).toBeLessThanOrEqual(6);
     expect(events.some((l) => / retry: attempt 2/.test(l))).toBe(true);
-    expect(events.some((l) => /translate-summary skipped$/.test(l))).toBe(true);
+    expect(events.some((l) => /Translate summary \(translate-summary\) skipped$/.test(l))).toBe(true);
     expect(events.at(-1)).toMatch(/run completed in .*, 12\/12 steps done$/);
     const table = lines.slice(lines.findIndex((l) => /^ *# +step/.test(l)));
     expect(table.filter((l) => /^ *\d+ {2}/.test(l))).toHaveLength(12);

@@ -279,6 +279,66 @@ describe("step events", () => {
     expect(row(plain, "m")).toMatchObject({ isLoop: true, iterations: 3, loopIndex: 2 });
   });
 
+  it("a skipped step (step_progress \"skipped: ...\", its only event) is a named row in flow order", () => {
+    const skip = (stepId: string, name: string): TraceEvent => ({ type: "step_progress", stepId, name, message: "skipped: condition false" });
+    const s = live([
+      runStarted(3),
+      started("a", "Alpha"),
+      completed("a", { costUsd: "0.1" }),
+      skip("b", "Beta"),
+      started("c", "Gamma"),
+      completed("c", { costUsd: "0.2" }),
+    ]);
+    expect(s.steps.rows().map((r) => [r.stepId, r.name, r.status, r.order])).toEqual([
+      ["a", "Alpha", "completed", 0],
+      ["b", "Beta", "skipped", 1],
+      ["c", "Gamma", "completed", 2],
+    ]);
+    expect(row(s, "b")).toMatchObject({ startedAt: null, completedAt: null, durationMs: null, costUsd: null });
+    // Done, and not an unknown cost (it never ran).
+    expect(selectTotals(s)).toMatchObject({ stepsDone: 3, costUsd: "0.3", costUnknown: 0 });
+    // The final trace keeps it in place, with its name.
+    const final = reduceRun(s, {
+      type: "trace/loaded",
+      final: true,
+      trace: trace([stepTrace("a", { costUsd: "0.1" }), stepTrace("b", { status: "skipped" }), stepTrace("c", { costUsd: "0.2" })]),
+      at: T0 + 100,
+    });
+    expect(final.steps.rows().map((r) => [r.stepId, r.name, r.status])).toEqual([
+      ["a", "Alpha", "completed"],
+      ["b", "Beta", "skipped"],
+      ["c", "Gamma", "completed"],
+    ]);
+  });
+
+  it("a skip message marks a step waiting to run, not one that ran; other progress only names and places", () => {
+    const skip: TraceEvent = { type: "step_progress", stepId: "a", message: "skipped: nothing to do" };
+    // A step a trace lists as pending is skipped; a completed or paused one stays so.
+    const pending = reduceRun(live([runStarted()]), { type: "trace/loaded", final: false, trace: trace([stepTrace("a", { status: "pending" })], { status: "running" }), at: T0 });
+    expect(row(reduceRun(pending, batch(received([skip], T0 + 5))), "a").status).toBe("skipped");
+    expect(row(live([started("a"), completed("a"), skip]), "a").status).toBe("completed");
+    expect(row(live([{ type: "step_paused", stepId: "a" }, skip]), "a").status).toBe("paused");
+    const named = live([started("a"), { type: "step_progress", stepId: "a", name: "Alpha", message: "50%" }]);
+    expect(row(named, "a")).toMatchObject({ name: "Alpha", status: "running", startedAt: T0 + 1 });
+    // Progress before the step's start (as the server sends it before each loop
+    // iteration): the row starts then, in flow order, and the start adds nothing.
+    const early = live([
+      { type: "step_progress", stepId: "loop", loopIndex: 0, message: "item 1 of 2" },
+      started("loop", "Loop"),
+      completed("loop", { costUsd: "0.5" }),
+      { type: "step_progress", stepId: "loop", loopIndex: 1, message: "item 2 of 2" },
+      started("loop", "Loop"),
+      completed("loop", { costUsd: "0.5" }),
+      started("next"),
+    ]);
+    expect(early.steps.rows().map((r) => r.stepId)).toEqual(["loop", "next"]);
+    expect(row(early, "loop")).toMatchObject({ name: "Loop", isLoop: true, iterations: 2, loopIndex: 1, startedAt: T0 + 1, costUsd: "1" });
+    expect(row(early, "loop").iterationRows.map((it) => [it.loopIndex, it.status])).toEqual([
+      [0, "completed"],
+      [1, "completed"],
+    ]);
+  });
+
   it("events for a step never started still make a row", () => {
     const s = live([completed("late", { costUsd: "0.4" }), failed("orphan")]);
     expect(row(s, "late")).toMatchObject({ status: "completed", costUsd: "0.4", startedAt: null, durationMs: null });

@@ -31,6 +31,7 @@ const HISTORY: TraceEvent[] = [
   completed("loop", { costUsd: "0.05" }),
   started("c"),
   { type: "step_output", stepId: "c", outputData: preview({ partial: true }) },
+  { type: "step_progress", stepId: "s", name: "Skipped", message: "skipped: condition false" },
 ];
 const DROP_AT = 14;
 const MORE: TraceEvent[] = [completed("c", { costUsd: "0.000001" }), started("d", "Delta"), failed("d", "fatal"), flowCompleted("failed")];
@@ -125,7 +126,7 @@ describe("replay after reconnect", () => {
         ]);
         expect(s.replay).toBeNull();
         expect(view(s)).toEqual(clean);
-        expect(clean.totals).toMatchObject({ costUsd: "0.450001", retries: 2, failedSteps: 1, stepsDone: 4 });
+        expect(clean.totals).toMatchObject({ costUsd: "0.450001", retries: 2, failedSteps: 1, stepsDone: 5 }); // a, b, loop, c and the skipped s
         expect(clean.rows.find((r) => r.stepId === "loop")).toMatchObject({ iterations: 3, attempt: 2, retries: 1 });
       });
 
