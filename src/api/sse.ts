@@ -13,8 +13,8 @@
 //   5. SSE fields: `event:`, `data:` (several lines joined with LF), `id:` (ignored
 //      when it holds NUL), `retry:` (digits only); comments and other fields are
 //      ignored; a blank line dispatches a frame that has data. The common frame,
-//      `event: <type>` and one `data: ` line whole in a chunk, is recognised as such
-//      without going through the lines one by one;
+//      `id: `, `event: <type>` and one `data: ` line whole in a chunk, is recognised
+//      as such without going through the lines one by one;
 //   6. step_started, step_completed, step_output and step_input payloads are decoded
 //      from their bytes by eventScan.ts. Every other frame, and any payload that the
 //      scanner leaves, takes the reference path: the data as text, JSON.parse, the
@@ -92,6 +92,7 @@ const DATA = BytePattern.of("data");
 const EVENT = BytePattern.of("event");
 const ID = BytePattern.of("id");
 const RETRY = BytePattern.of("retry");
+const ID_PREFIX = BytePattern.of("id: ");
 const EVENT_PREFIX = BytePattern.of("event: ");
 const DATA_PREFIX = BytePattern.of("data: ");
 const SCANNED_NAMES: readonly (readonly [BytePattern, ScannedType])[] = SCANNED_TYPES.map((type) => [BytePattern.of(type), type]);
@@ -233,23 +234,34 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
   }
 
   /**
-   * The common frame, `event: <scanned type>` then one `data: ` line and the blank
-   * line, whole in b at p, decoded without the line-by-line path (which handles every
-   * other frame); returns the index past it, or -1 to leave it to that path.
+   * The common frame: an optional `id: ` line, `event: <scanned type>`, one `data: `
+   * line and the blank line, whole in b at p, decoded without the line-by-line path
+   * (which handles every other frame); returns the index past it, or -1 to leave it
+   * to that path.
    */
   function commonFrame(b: Buffer, p: number): number {
+    if (onRawFrame !== undefined) return -1;
     const view = viewOf(b);
-    if (onRawFrame !== undefined || !EVENT_PREFIX.at(view, p)) return -1;
-    const typeEnd = b.indexOf(LF, p + EVENT_PREFIX.length);
+    let line = p;
+    let frameId: string | undefined;
+    if (ID_PREFIX.at(view, line)) {
+      const idEnd = b.indexOf(LF, line + ID_PREFIX.length);
+      if (idEnd === -1) return -1;
+      for (let k = line + ID_PREFIX.length; k < idEnd; k++) if (b[k] === 0) return -1;
+      frameId = b.toString("utf8", line + ID_PREFIX.length, idEnd);
+      line = idEnd + 1;
+    }
+    if (!EVENT_PREFIX.at(view, line)) return -1;
+    const typeEnd = b.indexOf(LF, line + EVENT_PREFIX.length);
     if (typeEnd === -1) return -1;
-    const type = scannedType(view, p + EVENT_PREFIX.length, typeEnd);
+    const type = scannedType(view, line + EVENT_PREFIX.length, typeEnd);
     if (type === null || !DATA_PREFIX.at(view, typeEnd + 1)) return -1;
     const dataStart = typeEnd + 1 + DATA_PREFIX.length;
     const dataEnd = b.indexOf(LF, dataStart);
     if (dataEnd === -1 || b[dataEnd + 1] !== LF || dataEnd + 2 - p > maxFrameBytes) return -1;
     const event = scanEvent(type, b, dataStart, dataEnd);
-    if (event === undefined) decodeMessage(type, b.toString("utf8", dataStart, dataEnd), undefined);
-    else events.push({ event, at });
+    if (event === undefined) decodeMessage(type, b.toString("utf8", dataStart, dataEnd), frameId);
+    else events.push(frameId === undefined ? { event, at } : { event, id: frameId, at });
     return dataEnd + 2;
   }
 

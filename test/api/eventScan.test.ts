@@ -286,7 +286,8 @@ describe("random payloads, formattings and chunkings", () => {
       for (let i = 0; i < 50; i++) {
         const type = types[Math.floor(random() * types.length)] as string;
         const data = randomPayload(random, type);
-        text += random() < 0.9 ? frame(type, data) : `data: ${data}\n\n`;
+        const id = random() < 0.5 ? `id: ${i}\n` : random() < 0.1 ? "id: x\u0000y\n" : "";
+        text += random() < 0.9 ? id + frame(type, data) : `data: ${data}\n${id}\n`;
         frames++;
       }
       const bytes = utf8(text);
