@@ -14,7 +14,7 @@
 // and the caller takes the reference path, which also words the error.
 // test/api/eventScan.test.ts checks the agreement on edge cases and random payloads.
 import { isUtf8 } from "node:buffer";
-import { BytePattern, sameRanges, viewOf } from "./bytes.js";
+import { BytePattern, forgetView, sameRanges, viewOf } from "./bytes.js";
 import { PREVIEW_MAX_CHARS, previewHead, previewOfJson, toPreview } from "./preview.js";
 import type { PayloadPreview, TraceEvent } from "./schemas.js";
 
@@ -144,6 +144,10 @@ class RepeatedValue {
   private length = 0;
   private text = "";
 
+  forget(): void {
+    this.buffer = null;
+  }
+
   /** The string of the ASCII bytes b[start, end). */
   get(b: Buffer, data: DataView, start: number, end: number): string {
     const length = end - start;
@@ -162,6 +166,13 @@ type Recent = RecentStrings | RepeatedValue;
 const recentModels = new RecentStrings(4);
 const repeatedStepId = new RepeatedValue();
 const repeatedName = new RepeatedValue();
+
+/** Drops every reference the scanner keeps to a buffer (call once a chunk is decoded). */
+export function forgetBuffers(): void {
+  repeatedStepId.forget();
+  repeatedName.forget();
+  forgetView();
+}
 
 // ---------------------------------------------------------------------------
 // Keys

@@ -26,7 +26,7 @@
 // characters as decoding the whole stream (invalid bytes become U+FFFD).
 // Nothing here throws on bad input: unknown types and bad frames are counted.
 import { BytePattern, viewOf } from "./bytes.js";
-import { scanEvent, SCANNED_TYPES, type ScannedType } from "./eventScan.js";
+import { forgetBuffers, scanEvent, SCANNED_TYPES, type ScannedType } from "./eventScan.js";
 import { toPreview } from "./preview.js";
 import { EVENT_PAYLOADS, type TraceEvent, type TraceEventType, type WireEventType } from "./schemas.js";
 import type { ReceivedEvent } from "./signals.js";
@@ -272,14 +272,18 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
     else partial.push(Buffer.from(b.subarray(start, end)));
   }
 
-  /** A frame still open at the end of a push stops viewing the chunk (the caller may reuse it). */
-  function retainFrame(): void {
+  /**
+   * The end of a push: a frame still open stops viewing the chunk (the caller may reuse
+   * it), and nothing else keeps it (an 8 MB line must not outlive its frame).
+   */
+  function finishPush(): void {
     if (data !== null && data === chunk) {
       data = Buffer.from(data.subarray(dataStart, dataEnd));
       dataStart = 0;
       dataEnd = data.length;
     }
     chunk = EMPTY;
+    forgetBuffers();
   }
 
   /** One complete line b[start, end), its LF excluded. */
@@ -427,7 +431,7 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
       if (b !== null) {
         b = normalizeLineEnds(b);
         if (b.length > 0) feed(b);
-        retainFrame();
+        finishPush();
       }
       return takeBatch();
     },
