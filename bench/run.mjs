@@ -93,7 +93,7 @@ try {
   server.child.kill("SIGTERM");
 }
 
-const table = markdownTable(rows);
+const table = markdownTable(rows, runs);
 const failed = rows.filter((r) => r.pass === false);
 const report = [
   `Measured ${new Date(startedAt).toISOString().slice(0, 16).replace("T", " ")} UTC in ${((Date.now() - startedAt) / 1000).toFixed(0)} s:`,

@@ -17,11 +17,12 @@ export function formatValue(value, unit) {
   return (FORMAT[unit] ?? ((v) => `${v} ${unit}`))(value);
 }
 
-/** "median (min–max)" of a summary, or the note when there is none. */
-export function formatSummary(summary, unit) {
+/** "median (min–max)" of a summary, with its sample count when it is not the usual `runs`. */
+export function formatSummary(summary, unit, runs) {
   if (!summary) return "—";
-  if (summary.n === 1 || summary.min === summary.max) return formatValue(summary.median, unit);
-  return `${formatValue(summary.median, unit)} (${formatValue(summary.min, unit).split(" ")[0]}–${formatValue(summary.max, unit)})`;
+  const count = summary.n === runs ? "" : `, n=${summary.n}`;
+  if (summary.n === 1 || summary.min === summary.max) return `${formatValue(summary.median, unit)}${count ? ` (${count.slice(2)})` : ""}`;
+  return `${formatValue(summary.median, unit)} (${formatValue(summary.min, unit).split(" ")[0]}–${formatValue(summary.max, unit)}${count})`;
 }
 
 /**
@@ -41,16 +42,17 @@ function escapeCell(text) {
   return String(text).replaceAll("|", "\\|");
 }
 
-export function markdownTable(rows) {
+/** The table; `runs` is the usual number of samples (other counts are shown in the cell). */
+export function markdownTable(rows, runs) {
   const header = ["figure", "measure", "noukai-top", "baseline", "ratio", "target", "result"];
   const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
   for (const r of rows) {
-    const baseline = r.baseline ? `${formatSummary(r.baseline, r.unit)}${r.baselineLabel ? ` [${r.baselineLabel}]` : ""}` : "—";
+    const baseline = r.baseline ? `${formatSummary(r.baseline, r.unit, runs)}${r.baselineLabel ? ` [${r.baselineLabel}]` : ""}` : "—";
     const result = r.pass === null ? "info" : r.pass ? "PASS" : "FAIL";
     const cells = [
       r.figure,
       r.measure,
-      formatSummary(r.ours, r.unit),
+      formatSummary(r.ours, r.unit, runs),
       baseline,
       r.ratio === null ? "—" : `${r.ratio.toFixed(2)}x`,
       r.target,
