@@ -8,7 +8,7 @@ import type { TraceClient } from "./client.js";
 import { ApiError, isFinal } from "./errors.js";
 import type { FlowRef } from "./paths.js";
 import { redactSecrets } from "./redact.js";
-import { sanitizeLine } from "./sanitize.js";
+import { redactError, sanitizeLine } from "./sanitize.js";
 import type { StepTrace, Trace } from "./schemas.js";
 import type { MonitorSignal, ReceivedEvent } from "./signals.js";
 import { createSseDecoder, type RawFrame, type SseBatch } from "./sse.js";
@@ -63,6 +63,8 @@ export interface MonitorResult {
    * any fetch failed, the trace is missing, or fetchRetriedAttempts is false.
    */
   readonly retriedAttempts: Map<string, StepTrace[]> | null;
+  /** Why the final Trace could not be loaded (one redacted line); null when it was. */
+  readonly traceError: string | null;
 }
 
 /**
@@ -368,17 +370,20 @@ export async function monitorRun(options: MonitorOptions): Promise<MonitorResult
 
   async function finish(streamStatus: TerminalStatus): Promise<MonitorResult> {
     let trace: Trace | null = null;
+    let traceError: string | null = null;
     try {
       trace = await client.trace(flow, executionId, { signal });
-    } catch {
+    } catch (error) {
       signal.throwIfAborted();
+      // Said, not swallowed: without the trace the summary is the live stream's view.
+      traceError = redactError(error).message;
     }
-    if (trace === null) return { status: streamStatus, trace: null, retriedAttempts: null };
+    if (trace === null) return { status: streamStatus, trace: null, retriedAttempts: null, traceError };
     onSignal({ type: "trace/loaded", trace, final: true, at: now() });
     // The trace is the authority once loaded (a flow_completed without a summary says "completed").
     const finalStatus = terminalStatusOf(trace.flowRun.status) ?? streamStatus;
     const retriedAttempts = options.fetchRetriedAttempts === false ? null : await loadRetriedAttempts(trace);
-    return { status: finalStatus, trace, retriedAttempts };
+    return { status: finalStatus, trace, retriedAttempts, traceError: null };
   }
 
   async function loadRetriedAttempts(trace: Trace): Promise<Map<string, StepTrace[]> | null> {

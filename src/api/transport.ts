@@ -77,8 +77,8 @@ const KEY_CHARS = /^[\x21-\x7E]+$/;
 const HEADER_SAFE = /^[\x20-\x7E]+$/;
 
 const DEFAULT_HEADERS_TIMEOUT_MS = 30_000;
-/** Largest JSON body accepted (a Trace with big snapshots stays far below). */
-const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
+/** Largest JSON body accepted: a Trace of 500,000 steps is about 150 MiB; past this, an answer is refused, not buffered. */
+const MAX_JSON_BODY_BYTES = 512 * 1024 * 1024;
 /** Only the start of an error body is read; and for at most this long (it may trickle forever). */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const ERROR_BODY_DEADLINE_MS = 10_000;

@@ -97,6 +97,11 @@ async function watchWithOutput(
       output.onSignal(signal, state);
     },
   });
+  if (result.traceError !== null) {
+    ctx.lifecycle.writeError(
+      `noukai-top: warning: the final trace could not be loaded (${result.traceError}); the summary is the live stream's\n`,
+    );
+  }
   const costWithRetriesUsd = result.trace === null ? null : costWithRetries(result.trace, result.retriedAttempts);
   output.finish(
     state,

@@ -31,6 +31,20 @@ function expectClean(result: CliResult): void {
   expect(controlBytes(result.stdoutBytes)).toEqual([]);
 }
 
+describe("the final trace", () => {
+  it("when it cannot be loaded, says so on stderr and still ends with the stream's summary", async () => {
+    // A flowRun whose id is not a string fails validation: a final answer, not retried.
+    const server = await serve({ ...scriptedRun({ status: "completed" }), trace: { flowRun: { id: 7 }, steps: [] } });
+    const result = await runCli(watchArgs(server, "--format", "json"), ENV);
+    expectClean(result);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^noukai-top: warning: the final trace could not be loaded \(.*flowRun.*\); the summary is the live stream's$/m);
+    const summary = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(summary.status).toBe("completed");
+    expect(summary.costWithRetriesUsd).toBeNull();
+  });
+});
+
 describe("exit statuses", () => {
   it("0 for a completed run, with exact costs (latest attempts, and with retries)", async () => {
     const server = await serve(scriptedRun({ status: "completed" }));
