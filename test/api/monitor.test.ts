@@ -202,7 +202,7 @@ describe("monitorRun lifecycle", () => {
     const failedRun = HISTORY.join("") + frame("flow_completed", { summary: { status: "failed" } });
     const { client } = await setup({ streams: [sseStream([{ write: failedRun }, "end"])], trace: [reply(500, "down")] });
     const run = await watch(client);
-    expect(run.result).toEqual({ status: "failed", trace: null, retriedAttempts: null });
+    expect(run.result).toEqual({ status: "failed", trace: null, retriedAttempts: null, traceError: "HTTP 500: down (request id req-3)" });
 
     server?.setScript({
       streams: [sseStream([{ write: HISTORY.join("") + frame("flow_completed", {}) }, "end"])],
