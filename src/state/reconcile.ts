@@ -4,7 +4,7 @@
 // order (rows keep their first-seen position; steps only in the trace are appended in
 // trace order). Loop steps (several StepTraces with one stepId) become one row with
 // an IterationRow per loop index.
-import { normalizeUsd } from "./money.js";
+import { canonicalUsd } from "./money.js";
 import {
   aggregateRows,
   isTerminal,
@@ -18,20 +18,35 @@ import {
 import type { IterationRow, RunState, StepRow, StepStatus, StepTrace, Trace } from "./types.js";
 
 export function reconcileTrace(state: RunState, trace: Trace, names?: Readonly<Record<string, string>>): RunState {
-  // Loop steps have several StepTraces; most steps have one, kept without an array.
-  const byStep = new Map<string, StepTrace | StepTrace[]>();
-  for (const step of trace.steps) {
-    const group = byStep.get(step.stepId);
-    if (group === undefined) byStep.set(step.stepId, step);
-    else if (Array.isArray(group)) group.push(step);
-    else byStep.set(step.stepId, [group, step]);
-  }
   // In place, like the reducer: the old rows become garbage as they are replaced.
   const table = mutableTable(state.steps);
-  for (const [stepId, group] of byStep) {
-    const known = table.get(stepId);
+  const rows = table.rows();
+  // StepTraces grouped by row position (loop steps have several; most steps one, kept
+  // without an array). A step the table knows keeps its position; the others take the
+  // next ones in trace order. Positions rather than a Map of every step id: a Map of
+  // hundreds of thousands of ids is slow to build.
+  const groups: (StepTrace | StepTrace[] | undefined)[] = [];
+  const added = new Map<string, number>();
+  for (const step of trace.steps) {
+    let at = table.get(step.stepId)?.order;
+    if (at === undefined) {
+      at = added.get(step.stepId);
+      if (at === undefined) {
+        at = table.size + added.size;
+        added.set(step.stepId, at);
+      }
+    }
+    const group = groups[at];
+    if (group === undefined) groups[at] = step;
+    else if (Array.isArray(group)) group.push(step);
+    else groups[at] = [group, step];
+  }
+  for (let at = 0; at < groups.length; at++) {
+    const group = groups[at];
+    if (group === undefined) continue;
     const traces = Array.isArray(group) ? group : [group];
-    table.put(rowFromTrace(stepId, traces, known, known?.order ?? table.size, names));
+    const known = at < rows.length ? rows[at] : undefined;
+    table.put(rowFromTrace((traces[0] as StepTrace).stepId, traces, known, at, names));
   }
   const sums = aggregateRows(table.rows());
   const run = trace.flowRun;
@@ -64,7 +79,7 @@ function iterationFromTrace(t: StepTrace, fallback: StepStatus): IterationRow {
     durationMs: t.durationMs ?? (startedAt !== null && completedAt !== null ? completedAt - startedAt : null),
     modelUsed: t.modelUsed ?? null,
     tokens: toTokens(t.tokens),
-    costUsd: normalizeUsd(t.costUsd),
+    costUsd: canonicalUsd(t.costUsd),
   };
 }
 

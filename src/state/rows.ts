@@ -1,6 +1,6 @@
 // Building blocks shared by the reducer, the reconcile and the replay merge: the step
 // table, token sums, and rows seen as a list of executions (loop iterations).
-import { addAmounts, parseUsd, toUsdString, ZERO_USD } from "./money.js";
+import { toUsdString, UsdSum } from "./money.js";
 import type { TokenBreakdown } from "../api/schemas.js";
 import { TERMINAL_RUN_STATUSES } from "./types.js";
 import type { IterationRow, RunStatus, StepRow, StepStatus, StepTable, TokenTotals, Tokens, UsdAmount } from "./types.js";
@@ -150,8 +150,41 @@ export function toStepStatus(status: string): StepStatus | null {
 /** Epoch ms of an ISO 8601 timestamp; null when absent or unreadable. */
 export function parseTimestamp(iso: string | null | undefined): number | null {
   if (iso == null) return null;
-  const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? ms : null;
+  const ms = iso.length === 24 ? utcMillis(iso) : NaN;
+  if (!Number.isNaN(ms)) return ms;
+  const parsed = Date.parse(iso);
+  return Number.isFinite(parsed) ? parsed : null;
+}
+
+function digits(text: string, from: number, count: number): number {
+  let value = 0;
+  for (let i = from; i < from + count; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    value = value * 10 + c;
+  }
+  return value;
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS.sssZ` (toISOString's form, as a trace of hundreds of thousands
+ * of steps holds twice per step) read without Date.parse; NaN for any other text, and
+ * for years before 1000, days 29 to 31 and other edges, which Date.parse decides.
+ */
+function utcMillis(iso: string): number {
+  if (iso.charCodeAt(4) !== 45 || iso.charCodeAt(7) !== 45 || iso.charCodeAt(10) !== 84 || iso.charCodeAt(13) !== 58) return NaN;
+  if (iso.charCodeAt(16) !== 58 || iso.charCodeAt(19) !== 46 || iso.charCodeAt(23) !== 90) return NaN;
+  const month = digits(iso, 5, 2);
+  const day = digits(iso, 8, 2);
+  const hour = digits(iso, 11, 2);
+  const minute = digits(iso, 14, 2);
+  const second = digits(iso, 17, 2);
+  const year = digits(iso, 0, 4);
+  // Date.UTC reads years 0 to 99 as 1900 to 1999.
+  if (!(year >= 1000 && month >= 1 && month <= 12 && day >= 1 && day <= 28 && hour <= 23 && minute <= 59 && second <= 59)) {
+    return NaN;
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, digits(iso, 20, 3));
 }
 
 /**
@@ -215,9 +248,12 @@ export function rowFromExecutions(
 ): StepRow {
   const current = executions[executions.length - 1];
   if (current === undefined) throw new Error("a row needs at least one execution");
+  // Whole literals, not a spread of `base` plus fields: a reconcile builds one per step.
   if (!isLoop) {
     return {
-      ...base,
+      stepId: base.stepId,
+      name: base.name,
+      order: base.order,
       status: current.status,
       attempt: current.attempt,
       retries,
@@ -230,6 +266,9 @@ export function rowFromExecutions(
       modelUsed: current.modelUsed,
       tokens: current.tokens,
       costUsd: current.costUsd,
+      lastError: base.lastError,
+      lastOutput: base.lastOutput,
+      lastInput: base.lastInput,
       iterationRows: NO_ITERATIONS,
     };
   }
@@ -237,17 +276,19 @@ export function rowFromExecutions(
   let durationMs: number | null = null;
   let modelUsed: string | null = null;
   let tokens: Tokens | null = null;
-  let cost: UsdAmount | null = null;
+  const cost = new UsdSum();
+  let costKnown = false;
   for (const it of executions) {
     if (it.startedAt !== null && (startedAt === null || it.startedAt < startedAt)) startedAt = it.startedAt;
     durationMs = addCount(durationMs, it.durationMs);
     modelUsed = it.modelUsed ?? modelUsed;
     tokens = addTokens(tokens, it.tokens);
-    const c = parseUsd(it.costUsd);
-    if (c !== null) cost = cost === null ? c : addAmounts(cost, c);
+    if (it.costUsd !== null && cost.add(it.costUsd)) costKnown = true;
   }
   return {
-    ...base,
+    stepId: base.stepId,
+    name: base.name,
+    order: base.order,
     status: current.status,
     attempt: current.attempt,
     retries,
@@ -259,7 +300,10 @@ export function rowFromExecutions(
     durationMs,
     modelUsed,
     tokens,
-    costUsd: cost === null ? null : toUsdString(cost),
+    costUsd: costKnown ? toUsdString(cost.total()) : null,
+    lastError: base.lastError,
+    lastOutput: base.lastOutput,
+    lastInput: base.lastInput,
     iterationRows: executions,
   };
 }
@@ -279,7 +323,7 @@ export function aggregateRows(rows: Iterable<StepRow>): RunAggregates {
   let stepsDone = 0;
   let retries = 0;
   let failedSteps = 0;
-  let costTotal = ZERO_USD;
+  const cost = new UsdSum();
   let costKnownRows = 0;
   let costUnknown = 0;
   let prompt = 0;
@@ -289,12 +333,12 @@ export function aggregateRows(rows: Iterable<StepRow>): RunAggregates {
     if (isDone(row.status)) stepsDone++;
     if (row.status === "failed") failedSteps++;
     retries += row.retries;
-    const cost = parseUsd(row.costUsd);
-    if (cost !== null) {
-      costTotal = addAmounts(costTotal, cost);
-      costKnownRows++;
+    if (row.costUsd !== null && cost.add(row.costUsd)) costKnownRows++;
+    if (!row.isLoop) {
+      if (row.status === "completed" && row.costUsd === null) costUnknown++;
+    } else {
+      for (const it of row.iterationRows) if (it.status === "completed" && it.costUsd === null) costUnknown++;
     }
-    for (const it of executionsOf(row)) if (it.status === "completed" && it.costUsd === null) costUnknown++;
     prompt += row.tokens?.prompt ?? 0;
     completion += row.tokens?.completion ?? 0;
     total += row.tokens?.total ?? 0;
@@ -303,7 +347,7 @@ export function aggregateRows(rows: Iterable<StepRow>): RunAggregates {
     stepsDone,
     retries,
     failedSteps,
-    costTotal,
+    costTotal: cost.total(),
     costKnownRows,
     costUnknown,
     tokenTotals: { prompt, completion, total },
