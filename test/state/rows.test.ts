@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hashStepId, MutableStepTable, NO_ITERATIONS } from "../../src/state/rows.js";
+import { hashStepId, MutableStepTable, NO_ITERATIONS, parseTimestamp } from "../../src/state/rows.js";
 import type { StepRow } from "../../src/state/types.js";
 
 function rowOf(stepId: string, order: number, status: StepRow["status"] = "running"): StepRow {
@@ -73,5 +73,44 @@ describe("MutableStepTable", () => {
     expect(table.get("é")?.status).toBe("completed");
     expect(table.rows()[1]?.status).toBe("completed");
     for (const [order, id] of ids.entries()) expect(table.get(id)?.order).toBe(order);
+  });
+});
+
+describe("parseTimestamp", () => {
+  const reference = (text: string): number | null => {
+    const ms = Date.parse(text);
+    return Number.isFinite(ms) ? ms : null;
+  };
+
+  it("reads timestamps as Date.parse does, toISOString's form and every other", () => {
+    const texts = [
+      "2026-06-01T12:00:00.000Z",
+      "2026-02-28T23:59:59.999Z",
+      "2024-02-29T00:00:00.000Z",
+      "2026-02-29T00:00:00.000Z",
+      "2026-04-31T00:00:00.000Z",
+      "2026-13-01T00:00:00.000Z",
+      "2026-06-01T24:00:00.000Z",
+      "2026-06-01T12:60:00.000Z",
+      "0099-06-01T12:00:00.000Z",
+      "0999-06-01T12:00:00.000Z",
+      "2026-06-01T12:00:00.000+02:00",
+      "2026-06-01T12:00:00.123456+00:00",
+      "2026-06-01T12:00:00Z",
+      "2026-06-01 12:00:00.000Z",
+      "2026-06-0xT12:00:00.000Z",
+      "not a time",
+    ];
+    for (const text of texts) expect(parseTimestamp(text), text).toBe(reference(text));
+    // Every character position of toISOString output replaced by every printable ASCII character.
+    const base = "2026-06-17T08:09:10.123Z";
+    for (let at = 0; at < base.length; at++) {
+      for (let c = 32; c < 127; c++) {
+        const text = base.slice(0, at) + String.fromCharCode(c) + base.slice(at + 1);
+        if (parseTimestamp(text) !== reference(text)) expect(parseTimestamp(text), text).toBe(reference(text));
+      }
+    }
+    expect(parseTimestamp(null)).toBeNull();
+    expect(parseTimestamp(undefined)).toBeNull();
   });
 });
