@@ -1,8 +1,8 @@
 // The summary object of the watch command (issue 2 §4), built from a (reconciled) RunState.
-import { addAmounts, parseUsd, toUsdString } from "./money.js";
+import { toUsdString, UsdSum } from "./money.js";
 import { executionsOf } from "./rows.js";
 import { selectElapsedMs, selectTotals } from "./selectors.js";
-import { attemptsKey, type RunState, type RunStatus, type StepStatus, type StepTrace, type Trace, type UsdAmount } from "./types.js";
+import { attemptsKey, type RunState, type RunStatus, type StepStatus, type StepTrace, type Trace } from "./types.js";
 
 export interface SummaryTokens {
   readonly prompt: number | null;
@@ -104,19 +104,20 @@ export function costWithRetries(
   attemptsByKey: ReadonlyMap<string, readonly StepTrace[]> | null,
 ): string | null {
   if (attemptsByKey === null) return null;
-  let sum: UsdAmount | null = null;
-  const add = (value: string | null | undefined): void => {
-    const amount = parseUsd(value);
-    if (amount !== null) sum = sum === null ? amount : addAmounts(sum, amount);
-  };
+  const sum = new UsdSum();
+  let known = false;
+  // The trace's attempt of each retried execution (keys for those steps only: a key
+  // per step of a 250,000-step trace costs more than the whole sum).
+  const retried = new Set<string>();
+  for (const key of attemptsByKey.keys()) retried.add(key.slice(0, key.lastIndexOf("#")));
   const latest = new Map<string, number>();
   for (const step of trace.steps) {
-    add(step.costUsd);
-    latest.set(attemptsKey(step.stepId, step.loopIndex), step.attempt);
+    if (step.costUsd != null && sum.add(step.costUsd)) known = true;
+    if (retried.size > 0 && retried.has(step.stepId)) latest.set(attemptsKey(step.stepId, step.loopIndex), step.attempt);
   }
   for (const [key, attempts] of attemptsByKey) {
     const current = latest.get(key) ?? Math.max(...attempts.map((a) => a.attempt));
-    for (const a of attempts) if (a.attempt !== current) add(a.costUsd);
+    for (const a of attempts) if (a.attempt !== current && a.costUsd != null && sum.add(a.costUsd)) known = true;
   }
-  return sum === null ? null : toUsdString(sum);
+  return known ? toUsdString(sum.total()) : null;
 }

@@ -98,6 +98,14 @@ describe("costWithRetries", () => {
     expect(costWithRetries(retried, new Map())).toBe("0.33");
   });
 
+  it("finds the trace's attempt of a step whose id holds the key separator", () => {
+    const odd = trace([stepTrace("x#1", { attempt: 2, costUsd: "0.5" }), stepTrace("x", { costUsd: "0.25" })]);
+    const attempts = new Map([
+      [attemptsKey("x#1", null), [stepTrace("x#1", { attempt: 1, status: "failed", costUsd: "0.125" }), stepTrace("x#1", { attempt: 2, costUsd: "0.5" })]],
+    ]);
+    expect(costWithRetries(odd, attempts)).toBe("0.875");
+  });
+
   it("is null when the attempts are unknown", () => {
     expect(costWithRetries(finalTrace, null)).toBeNull();
   });
