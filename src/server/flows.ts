@@ -1,5 +1,5 @@
 // Flow definitions of the simulated server: the shape of a `--flows FILE.json`
-// (documented in README-flows.md), validated with zod.
+// (documented in README.md, "The flows file"), validated with zod.
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { PRICE_PATTERN } from "./pricing.js";

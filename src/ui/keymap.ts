@@ -227,7 +227,7 @@ export function reduceKeys(state: ViewState, keys: readonly KeyPress[], ctx: Vie
   return next;
 }
 
-/** Every binding, for the help screen and the README (src/ui/README-keys.md mirrors it). */
+/** Every binding, for the help screen and the README (README.md's keys table mirrors it). */
 export const KEY_HELP: readonly { readonly screen: string; readonly keys: string; readonly does: string }[] = [
   { screen: "table", keys: "Up/Down, j/k", does: "move the selection (turns follow off)" },
   { screen: "table", keys: "PgUp/PgDn", does: "move a page" },

@@ -72,11 +72,12 @@ describe("loadFlowsFile", () => {
   });
 });
 
-describe("README-flows.md", () => {
+describe("the README's flows file", () => {
   it("its example file loads and runs to completion", async () => {
-    const readme = await readFile(new URL("../../src/server/README-flows.md", import.meta.url), "utf8");
-    const example = /```json\n([\s\S]*?)```/.exec(readme)?.[1];
-    if (example === undefined) throw new Error("no JSON example in README-flows.md");
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### The flows file"));
+    const example = /```json\n([\s\S]*?)```/.exec(section)?.[1];
+    if (example === undefined) throw new Error("no JSON example under '### The flows file' in README.md");
     const flows = await loadFlowsFile(await fileWith("readme.json", example));
     const server = await startServer({ port: 0, speed: 200, seed: 2, flows });
     try {
