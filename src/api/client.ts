@@ -11,25 +11,12 @@ import {
   Trace,
   type RunRequest,
 } from "./schemas.js";
-import { Transport, type OpenedStream, type RetryInfo } from "./transport.js";
+import { Transport, type OpenedStream, type TransportOptions } from "./transport.js";
 
 export type { OpenedStream, RetryInfo } from "./transport.js";
 
-export interface ClientOptions {
-  /** Base URL ending in /api/v1 (no trailing slash needed). */
-  readonly baseUrl: string;
-  /** Must start with nk_ (checked by the constructor without echoing it). */
-  readonly apiKey: string;
-  readonly userAgent?: string;
-  /** Retries of GETs on 408/429/5xx (default 3: about 1 s, 4 s, 16 s with jitter; 429 waits Retry-After). */
-  readonly maxRetries?: number;
-  /** Scales every backoff delay (tests use a small value). Default 1. */
-  readonly backoffScale?: number;
-  /** Called before each wait between two tries of a GET. */
-  readonly onRetry?: (info: RetryInfo) => void;
-  /** Longest wait for response headers, and for the next bytes of a JSON body. Default 30 000. */
-  readonly headersTimeoutMs?: number;
-}
+/** What a client is made of: the transport's options (base URL, key, retries, timeouts). */
+export type ClientOptions = TransportOptions;
 
 export type AttemptSelector = "latest" | "all" | number;
 

@@ -12,6 +12,7 @@ import { redactError, sanitizeLine } from "./sanitize.js";
 import type { StepTrace, Trace } from "./schemas.js";
 import type { MonitorSignal, ReceivedEvent } from "./signals.js";
 import { createSseDecoder, type RawFrame, type SseBatch } from "./sse.js";
+import { sleep } from "./sleep.js";
 
 /** The part of TraceClient the monitor uses (tests and other transports can supply their own). */
 export type MonitorClient = Pick<TraceClient, "openStream" | "trace" | "jobStatus" | "stepAttempts">;
@@ -437,20 +438,4 @@ function countByReason(reasons: readonly string[]): Map<string, number> {
 
 function formatSeconds(ms: number): string {
   return `${String(Math.round(ms / 100) / 10)} s`;
-}
-
-/** Waits `ms`, or rejects with the abort reason as soon as `signal` aborts (the timer is cleared). */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -11,6 +11,7 @@ import { sanitizeLine } from "./sanitize.js";
 import { StepTrace, Trace } from "./schemas.js";
 import type { MonitorSignal } from "./signals.js";
 import { createSseDecoder, type SseDecoder } from "./sse.js";
+import { sleep } from "./sleep.js";
 
 /** The recording cannot be used; the message is one line, starting with `line N:` when a line is at fault. */
 export class RecordingError extends Error {
@@ -250,19 +251,4 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
   } finally {
     recording.close();
   }
-}
-
-/** Waits `ms`, or rejects with the abort reason as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -14,6 +14,7 @@ import { ApiError, ConfigError, errorFromNetworkFailure, errorFromResponse } fro
 import { API_VERSION, API_VERSION_HEADER, REQUEST_ID_HEADER } from "./paths.js";
 import { redactSecrets, registerSecret } from "./redact.js";
 import { sanitizeLine } from "./sanitize.js";
+import { sleep } from "./sleep.js";
 
 export interface TransportOptions {
   /** Base URL ending in /api/v1 (a trailing slash is ignored). */
@@ -455,23 +456,4 @@ function describeIssue(error: z.ZodError): string {
   if (issue === undefined) return "invalid";
   const where = issue.path.length === 0 ? "(root)" : issue.path.map((part) => String(part)).join(".");
   return `${where}: ${issue.message}`;
-}
-
-/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
-import { createServer as createHttpServer } from "node:http";
-import { connect, createServer, type AddressInfo, type Socket } from "node:net";
+import { createServer, type AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { TraceClient, type ClientOptions, type RetryInfo } from "../../src/api/client.js";
 import { ApiError, ConfigError, isFinal } from "../../src/api/errors.js";
 import type { FlowRef } from "../../src/api/paths.js";
 import { reply, startRecordingServer, type RecordingServer, type Script } from "../helpers/recordingServer.js";
+import { startConnectProxy } from "../helpers/connectProxy.js";
 
 const KEY = "nk_live_7Hq2mZr9VtXb4LcP0sWd";
 const FLOW: FlowRef = { org: "acme", project: "ops", slug: "nightly" };
@@ -184,44 +184,9 @@ describe("proxies", () => {
     Object.assign(process.env, values);
   }
 
-  /** A CONNECT proxy on 127.0.0.1 that records each tunnel's target. */
-  async function startProxy(): Promise<{ url: string; targets: string[]; close: () => Promise<void> }> {
-    const targets: string[] = [];
-    const sockets = new Set<Socket>();
-    const proxy = createHttpServer();
-    proxy.on("connect", (req, clientSocket: Socket, head: Buffer) => {
-      targets.push(req.url ?? "");
-      const [host, port] = (req.url ?? "").split(":");
-      const upstream = connect(Number(port), host ?? "", () => {
-        clientSocket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-        upstream.write(head);
-        upstream.pipe(clientSocket);
-        clientSocket.pipe(upstream);
-      });
-      for (const socket of [upstream, clientSocket]) {
-        sockets.add(socket);
-        socket.on("error", () => {
-          upstream.destroy();
-          clientSocket.destroy();
-        });
-      }
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-    const { port } = proxy.address() as AddressInfo;
-    return {
-      url: `http://127.0.0.1:${String(port)}`,
-      targets,
-      close: async () => {
-        for (const socket of sockets) socket.destroy();
-        proxy.closeAllConnections();
-        await new Promise<void>((resolve) => proxy.close(() => resolve()));
-      },
-    };
-  }
-
   it("goes through HTTP_PROXY, with the path unchanged", async () => {
     const server = await serve([reply(200, TRACE_BODY)]);
-    const proxy = await startProxy();
+    const proxy = await startConnectProxy();
     try {
       setProxyEnv({ HTTP_PROXY: proxy.url });
       await clientFor(api(server)).trace(FLOW, "..");
@@ -235,7 +200,7 @@ describe("proxies", () => {
 
   it("bypasses the proxy for hosts in NO_PROXY", async () => {
     const server = await serve([reply(200, TRACE_BODY)]);
-    const proxy = await startProxy();
+    const proxy = await startConnectProxy();
     try {
       setProxyEnv({ HTTP_PROXY: proxy.url, NO_PROXY: "127.0.0.1" });
       await clientFor(api(server)).trace(FLOW, RUN);

@@ -1,61 +1,22 @@
 // Proxies and redirects through the built CLI (issue 5): HTTP_PROXY / HTTPS_PROXY are
 // honoured and NO_PROXY bypasses them; a redirect is followed only within the same
 // origin, so the key is never sent to another host, port or scheme (https -> http).
-import { createServer as createHttpServer } from "node:http";
-import { connect, type AddressInfo, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cliEnv, ensureBuilt } from "../cli/helpers.js";
 import { reply, sseStream } from "../helpers/sseServer.js";
 import { ENV, FULL, RUN, SECRET_KEY, closeServers, outputs, readNdjson, runScript, serve, watch } from "./support.js";
 import { makeCertificate, opensslFound, type TestCertificate } from "./tls.js";
+import { startConnectProxy } from "../helpers/connectProxy.js";
 
 beforeAll(ensureBuilt, 120_000);
 afterEach(closeServers);
-
-/** A CONNECT proxy on 127.0.0.1 that records each tunnel's target (as corporate proxies do for HTTPS). */
-async function startProxy(): Promise<{ url: string; targets: string[]; close: () => Promise<void> }> {
-  const targets: string[] = [];
-  const sockets = new Set<Socket>();
-  const proxy = createHttpServer((_req, res) => {
-    // Absolute-form requests are not used by undici's proxy agent; refuse them visibly.
-    res.writeHead(405).end();
-  });
-  proxy.on("connect", (req, clientSocket: Socket, head: Buffer) => {
-    targets.push(req.url ?? "");
-    const [host, port] = (req.url ?? "").split(":");
-    const upstream = connect(Number(port), host ?? "", () => {
-      clientSocket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-      upstream.write(head);
-      upstream.pipe(clientSocket);
-      clientSocket.pipe(upstream);
-    });
-    for (const socket of [upstream, clientSocket]) {
-      sockets.add(socket);
-      socket.on("error", () => {
-        upstream.destroy();
-        clientSocket.destroy();
-      });
-    }
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  const { port } = proxy.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${String(port)}`,
-    targets,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      proxy.closeAllConnections();
-      await new Promise<void>((resolve) => proxy.close(() => resolve()));
-    },
-  };
-}
 
 const hostOf = (baseUrl: string): string => new URL(baseUrl).host;
 
 describe("proxies", () => {
   it("HTTP_PROXY carries every request of a whole watch", async () => {
     const server = await serve(runScript(RUN));
-    const proxy = await startProxy();
+    const proxy = await startConnectProxy();
     try {
       const result = await watch(server.baseUrl, { env: { ...ENV, HTTP_PROXY: proxy.url } });
       expect(result.stderr).toBe("");
@@ -72,7 +33,7 @@ describe("proxies", () => {
 
   it("NO_PROXY lists hosts that are reached directly", async () => {
     const server = await serve(runScript(RUN));
-    const proxy = await startProxy();
+    const proxy = await startConnectProxy();
     try {
       const result = await watch(server.baseUrl, { env: { ...ENV, HTTP_PROXY: proxy.url, NO_PROXY: "localhost,127.0.0.1" } });
       expect(result.code).toBe(0);
@@ -122,7 +83,7 @@ describe("redirects never carry the key to another origin", () => {
       expect(direct.stderr).toBe("");
       expect(direct.code).toBe(0);
 
-      const proxy = await startProxy();
+      const proxy = await startConnectProxy();
       try {
         const proxied = await watch(server.baseUrl, { env: { ...tlsEnv(), HTTPS_PROXY: proxy.url } });
         expect(proxied.code).toBe(0);
