@@ -34,13 +34,15 @@ import {
   aggregateRows,
   executionsOf,
   isDone,
+  isPlain,
   isTerminal,
   MutableStepTable,
   mutableTable,
-  NO_ITERATIONS,
+  PlainRow,
   subtractTokens,
   toRunStatus,
   toTokens,
+  withFields,
 } from "./rows.js";
 import type { ReceivedEvent } from "../api/signals.js";
 import type { PayloadPreview, TraceEvent } from "../api/schemas.js";
@@ -357,27 +359,7 @@ function applyEvent(d: Draft, received: ReceivedEvent): void {
 
 /** A row for a step first seen now, not yet in the table. */
 function newRow(d: Draft, stepId: string, name: string | null, status: StepStatus, startedAt: number | null): StepRow {
-  return {
-    stepId,
-    name,
-    order: d.steps.size,
-    status,
-    attempt: 1,
-    retries: 0,
-    iterations: 1,
-    isLoop: false,
-    loopIndex: null,
-    startedAt,
-    completedAt: null,
-    durationMs: null,
-    modelUsed: null,
-    tokens: null,
-    costUsd: null,
-    lastError: null,
-    lastOutput: null,
-    lastInput: null,
-    iterationRows: NO_ITERATIONS,
-  };
+  return new PlainRow(stepId, name, d.steps.size, status, startedAt, null, null, null, null, null);
 }
 
 /** The current execution of a loop row (its last iteration), and the array holding it (updated in place). */
@@ -460,7 +442,7 @@ function startStep(d: Draft, stepId: string, eventName: string | null, at: numbe
     case "running":
       // A duplicate start: nothing new, unless the row was created before its start was seen.
       if (row.startedAt === null || name !== row.name) {
-        commit(d, row, { ...row, name, startedAt: row.startedAt ?? startTime(d, stepId, index, row.attempt, at) });
+        commit(d, row, withFields(row, { name, startedAt: row.startedAt ?? startTime(d, stepId, index, row.attempt, at) }));
       }
       return;
     case "failed":
@@ -481,26 +463,24 @@ function startStep(d: Draft, stepId: string, eventName: string | null, at: numbe
 function nextAttempt(row: StepRow, name: string | null, at: number): StepRow {
   const attempt = row.attempt + 1;
   if (!row.isLoop) {
-    return { ...row, name, status: "running", attempt, retries: row.retries + 1, startedAt: at, completedAt: null, durationMs: null };
+    return withFields(row, { name, status: "running", attempt, retries: row.retries + 1, startedAt: at, completedAt: null, durationMs: null });
   }
   const { iterations, index, it } = currentIteration(row);
   iterations[index] = { ...it, status: "running", attempt, startedAt: at, completedAt: null, durationMs: null };
-  return {
-    ...row,
+  return withFields(row, {
     name,
     status: "running",
     attempt,
     retries: row.retries + 1,
     completedAt: null,
     durationMs: minus(row.durationMs, it.durationMs),
-  };
+  });
 }
 
 function nextIteration(row: StepRow, name: string | null, at: number): StepRow {
   if (!row.isLoop) {
     const first = { ...(executionsOf(row)[0] as IterationRow), loopIndex: 0 };
-    return {
-      ...row,
+    return withFields(row, {
       name,
       status: "running",
       attempt: 1,
@@ -509,21 +489,21 @@ function nextIteration(row: StepRow, name: string | null, at: number): StepRow {
       loopIndex: 1,
       completedAt: null,
       iterationRows: [first, freshIteration(1, at)],
-    };
+    });
   }
   const iterations = row.iterationRows as IterationRow[];
   const loopIndex = (row.loopIndex ?? iterations.length - 1) + 1;
   iterations.push(freshIteration(loopIndex, at));
   if (iterations.length >= 2 * LIVE_ITERATIONS_KEPT) iterations.splice(0, iterations.length - LIVE_ITERATIONS_KEPT);
-  return { ...row, name, status: "running", attempt: 1, iterations: row.iterations + 1, loopIndex, completedAt: null };
+  return withFields(row, { name, status: "running", attempt: 1, iterations: row.iterations + 1, loopIndex, completedAt: null });
 }
 
 /** Status change of the current execution (resume, pause, waiting for tools); sets a missing start. */
 function withStatus(row: StepRow, status: StepStatus, name: string | null, at: number | null): StepRow {
-  if (!row.isLoop) return { ...row, name, status, startedAt: row.startedAt ?? at };
+  if (!row.isLoop) return withFields(row, { name, status, startedAt: row.startedAt ?? at });
   const { iterations, index, it } = currentIteration(row);
   iterations[index] = { ...it, status, startedAt: it.startedAt ?? at };
-  return { ...row, name, status, startedAt: row.startedAt ?? at };
+  return withFields(row, { name, status, startedAt: row.startedAt ?? at });
 }
 
 type CompletedEvent = Extract<TraceEvent, { type: "step_completed" }>;
@@ -544,7 +524,12 @@ function completeStep(d: Draft, ev: CompletedEvent, arrivedAt: number): void {
   if (wasCompleted && current.costUsd === null) d.costUnknown--;
   if (costUsd === null) d.costUnknown++;
   if (!row.isLoop) {
-    // Spelled out rather than spread: every step goes through here, and a spread copy costs more.
+    if (isPlain(row)) {
+      const plain = new PlainRow(row.stepId, name, row.order, "completed", row.startedAt, at, durationMs, modelUsed, tokens, costUsd);
+      commit(d, old, plain);
+      return;
+    }
+    // Spelled out rather than spread: a spread copy costs more.
     const next: StepRow = {
       stepId: row.stepId,
       name,
@@ -576,8 +561,7 @@ function completeStep(d: Draft, ev: CompletedEvent, arrivedAt: number): void {
   const cost = parseUsd(costUsd);
   if (rowCost !== null && replaced !== null) rowCost = subtractAmounts(rowCost, replaced);
   if (cost !== null) rowCost = rowCost === null ? cost : addAmounts(rowCost, cost);
-  const next: StepRow = {
-    ...row,
+  const next = withFields(row, {
     name,
     status: "completed",
     completedAt: at,
@@ -585,7 +569,7 @@ function completeStep(d: Draft, ev: CompletedEvent, arrivedAt: number): void {
     modelUsed: modelUsed ?? row.modelUsed,
     tokens: addTokens(wasCompleted ? subtractTokens(row.tokens, it.tokens) : row.tokens, tokens),
     costUsd: rowCost === null ? null : toUsdString(rowCost),
-  };
+  });
   commit(d, old, next);
 }
 
@@ -611,19 +595,22 @@ function failStep(d: Draft, ev: ErrorEvent, arrivedAt: number): void {
   if (current.status === "completed" && current.costUsd === null) d.costUnknown--;
   const durationMs = current.startedAt === null ? null : Math.max(0, at - current.startedAt);
   if (!row.isLoop) {
-    commit(d, old, { ...row, name, status: "failed", completedAt: at, durationMs, lastError: message });
+    commit(d, old, withFields(row, { name, status: "failed", completedAt: at, durationMs, lastError: message }));
     return;
   }
   const { iterations, index, it } = currentIteration(row);
   iterations[index] = { ...it, status: "failed", completedAt: at, durationMs };
-  commit(d, old, {
-    ...row,
-    name,
-    status: "failed",
-    completedAt: at,
-    durationMs: plus(minus(row.durationMs, it.durationMs), durationMs),
-    lastError: message,
-  });
+  commit(
+    d,
+    old,
+    withFields(row, {
+      name,
+      status: "failed",
+      completedAt: at,
+      durationMs: plus(minus(row.durationMs, it.durationMs), durationMs),
+      lastError: message,
+    }),
+  );
 }
 
 /** Paused / waiting for tools: only an execution in progress (or a step not seen yet) changes. */
@@ -640,7 +627,7 @@ function pauseStep(d: Draft, stepId: string, status: "paused" | "waiting_tools",
 function keepPreview(d: Draft, stepId: string, field: "lastInput" | "lastOutput", preview: PayloadPreview, at: number): void {
   const old = d.steps.get(stepId);
   const row = old ?? newRow(d, stepId, null, "running", at);
-  commit(d, old, field === "lastInput" ? { ...row, lastInput: preview } : { ...row, lastOutput: preview });
+  commit(d, old, field === "lastInput" ? withFields(row, { lastInput: preview }) : withFields(row, { lastOutput: preview }));
 }
 
 /** The message of a step_progress that reports a skipped step ("skipped: <reason>"). */
@@ -658,9 +645,9 @@ function progressStep(d: Draft, stepId: string, name: string | null, message: st
   if (row === undefined) {
     commit(d, undefined, skipped ? newRow(d, stepId, name, "skipped", null) : newRow(d, stepId, name, "running", startTime(d, stepId, 0, 1, at)));
   } else if (skipped && !row.isLoop && (row.status === "pending" || row.status === "running")) {
-    commit(d, row, { ...row, name: name ?? row.name, status: "skipped" });
+    commit(d, row, withFields(row, { name: name ?? row.name, status: "skipped" }));
   } else if (name !== null && row.name === null) {
-    commit(d, row, { ...row, name });
+    commit(d, row, withFields(row, { name }));
   }
   if (!skipped && loopIndex !== null) refineLoopIndex(d, stepId, loopIndex);
 }
@@ -672,12 +659,12 @@ function refineLoopIndex(d: Draft, stepId: string, loopIndex: number): void {
   const iterations = Math.max(row.iterations, loopIndex + 1);
   if (!row.isLoop) {
     const only = { ...(executionsOf(row)[0] as IterationRow), loopIndex };
-    commit(d, row, { ...row, isLoop: true, loopIndex, iterations, iterationRows: [only] });
+    commit(d, row, withFields(row, { isLoop: true, loopIndex, iterations, iterationRows: [only] }));
     return;
   }
   const current = currentIteration(row);
   current.iterations[current.index] = { ...current.it, loopIndex };
-  commit(d, row, { ...row, loopIndex, iterations });
+  commit(d, row, withFields(row, { loopIndex, iterations }));
 }
 
 /** loop_completed reports the iteration count; the executions seen are the last ones. */
@@ -685,12 +672,12 @@ function refineIterations(d: Draft, stepId: string, count: number): void {
   const row = d.steps.get(stepId);
   if (row === undefined || count <= row.iterations) return;
   if (row.isLoop) {
-    commit(d, row, { ...row, iterations: count });
+    commit(d, row, withFields(row, { iterations: count }));
     return;
   }
   const loopIndex = count - 1;
   const only = { ...(executionsOf(row)[0] as IterationRow), loopIndex };
-  commit(d, row, { ...row, isLoop: true, loopIndex, iterations: count, iterationRows: [only] });
+  commit(d, row, withFields(row, { isLoop: true, loopIndex, iterations: count, iterationRows: [only] }));
 }
 
 // ---------------------------------------------------------------------------
@@ -708,13 +695,13 @@ function mergeReplay(old: RunState, shadow: RunState): RunState {
     const row = rows[i] as StepRow;
     if (row.name !== null) continue;
     const name = old.steps.get(row.stepId)?.name ?? null;
-    if (name !== null) table.put({ ...row, name });
+    if (name !== null) table.put(withFields(row, { name }));
   }
   // Rows the replay does not have (events that are not stored server-side) are kept.
   const extra: StepRow[] = [];
   for (const known of old.steps.rows()) {
     if (table.get(known.stepId) !== undefined) continue;
-    const row = { ...known, order: table.size };
+    const row = withFields(known, { order: table.size });
     table.put(row);
     extra.push(row);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { initialRunState, LIVE_ITERATIONS_KEPT, reduceRun } from "../../src/state/reducer.js";
+import { PlainRow } from "../../src/state/rows.js";
 import { selectTotals } from "../../src/state/selectors.js";
 import type { TraceEvent } from "../../src/api/schemas.js";
 import {
@@ -337,6 +338,24 @@ describe("step events", () => {
       [0, "completed"],
       [1, "completed"],
     ]);
+  });
+
+  it("most rows are compact PlainRows; a retry, an error, a preview or a loop makes a full row with the same reads", () => {
+    const s = live([
+      started("a", "Alpha"),
+      completed("a", { costUsd: "0.1", durationMs: 5 }),
+      started("b"),
+      failed("b", "flaky"),
+      started("b"),
+      completed("b"),
+      started("c"),
+      { type: "step_output", stepId: "c", outputData: preview("x") },
+    ]);
+    expect(row(s, "a")).toBeInstanceOf(PlainRow);
+    expect(row(s, "a")).toMatchObject({ attempt: 1, retries: 0, isLoop: false, lastError: null, costUsd: "0.1", durationMs: 5 });
+    expect(row(s, "b")).not.toBeInstanceOf(PlainRow);
+    expect(row(s, "b")).toMatchObject({ attempt: 2, retries: 1, status: "completed", lastError: "flaky" });
+    expect(row(s, "c").lastOutput?.json).toBe('"x"');
   });
 
   it("events for a step never started still make a row", () => {

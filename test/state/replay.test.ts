@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { TraceEvent } from "../../src/api/schemas.js";
 import type { ReceivedEvent } from "../../src/api/signals.js";
 import { reduceRun } from "../../src/state/reducer.js";
+import { withFields } from "../../src/state/rows.js";
 import { selectTotals } from "../../src/state/selectors.js";
 import type { RunAction, RunState, StepRow } from "../../src/state/types.js";
 import { batch, completed, failed, flowCompleted, opened, preview, reduceAll, runStarted, started, T0 } from "./fixtures.js";
@@ -92,10 +93,13 @@ function replayed(ids: boolean): ReceivedEvent[] {
   ];
 }
 
+/** Every field of every row, whatever object kind holds it (a PlainRow keeps defaults on its prototype). */
+const snapshot = (rows: readonly StepRow[]): StepRow[] => rows.map((r) => withFields(r, { iterationRows: [...r.iterationRows] }));
+
 /** What must match between two states. */
 function view(s: RunState) {
   return {
-    rows: s.steps.rows().map((r) => ({ ...r, iterationRows: [...r.iterationRows] })),
+    rows: snapshot(s.steps.rows()),
     totals: selectTotals(s),
     status: s.status,
     runId: s.runId,
@@ -108,7 +112,6 @@ function view(s: RunState) {
   };
 }
 
-const snapshot = (rows: readonly StepRow[]): StepRow[] => rows.map((r) => ({ ...r, iterationRows: [...r.iterationRows] }));
 
 describe("replay after reconnect", () => {
   for (const ids of [true, false]) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hashStepId, MutableStepTable, NO_ITERATIONS, parseTimestamp } from "../../src/state/rows.js";
+import { hashStepId, isPlain, MutableStepTable, NO_ITERATIONS, parseTimestamp, PlainRow, withFields } from "../../src/state/rows.js";
 import type { StepRow } from "../../src/state/types.js";
 
 function rowOf(stepId: string, order: number, status: StepRow["status"] = "running"): StepRow {
@@ -112,5 +112,21 @@ describe("parseTimestamp", () => {
     }
     expect(parseTimestamp(null)).toBeNull();
     expect(parseTimestamp(undefined)).toBeNull();
+  });
+});
+
+describe("PlainRow", () => {
+  it("reads as a full row, and withFields copies every field whatever the kind", () => {
+    const plain = new PlainRow("a", "Alpha", 3, "completed", 10, 20, 10, "m", { prompt: 1, completion: 2, total: 3 }, "0.5");
+    const full = { ...rowOf("a", 3, "completed"), name: "Alpha", startedAt: 10, completedAt: 20, durationMs: 10, modelUsed: "m", tokens: { prompt: 1, completion: 2, total: 3 }, costUsd: "0.5" };
+    expect(withFields(plain, {})).toEqual(full);
+    expect(isPlain(plain)).toBe(true);
+    expect(plain.iterationRows).toBe(NO_ITERATIONS);
+    // Ten own fields: the defaults live on the prototype.
+    expect(Object.keys(plain)).toHaveLength(10);
+    const retried = withFields(plain, { attempt: 2, retries: 1 });
+    expect(retried).toEqual({ ...full, attempt: 2, retries: 1 });
+    expect(isPlain(retried)).toBe(false);
+    expect(plain.attempt).toBe(1);
   });
 });
