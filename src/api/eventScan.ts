@@ -190,13 +190,13 @@ const K_OUTPUT_DATA = 9;
 const K_INPUT_DATA = 10;
 
 /** The keys each type reads, as a bit set (others are validated and skipped, as zod strips them). */
-const READ_KEYS: Readonly<Record<ScannedType, number>> = {
-  step_started: (1 << K_STEP_ID) | (1 << K_NAME) | (1 << K_STEP_INDEX),
-  step_completed:
-    (1 << K_STEP_ID) | (1 << K_NAME) | (1 << K_OUTPUT) | (1 << K_DURATION) | (1 << K_TOKENS) | (1 << K_COST) | (1 << K_MODEL),
-  step_output: (1 << K_STEP_ID) | (1 << K_OUTPUT_DATA),
-  step_input: (1 << K_STEP_ID) | (1 << K_INPUT_DATA),
-};
+/** By type index (step_started, step_completed, step_output, step_input). */
+const READ_KEYS: readonly number[] = [
+  (1 << K_STEP_ID) | (1 << K_NAME) | (1 << K_STEP_INDEX),
+  (1 << K_STEP_ID) | (1 << K_NAME) | (1 << K_OUTPUT) | (1 << K_DURATION) | (1 << K_TOKENS) | (1 << K_COST) | (1 << K_MODEL),
+  (1 << K_STEP_ID) | (1 << K_OUTPUT_DATA),
+  (1 << K_STEP_ID) | (1 << K_INPUT_DATA),
+];
 
 const STEP_ID = BytePattern.of("stepId");
 const NAME = BytePattern.of("name");
@@ -610,7 +610,10 @@ interface Shape {
 
 /** Payloads with more keys are not kept as shapes. */
 const MAX_SHAPE_KEYS = 16;
-const TYPE_INDEX: Readonly<Record<ScannedType, number>> = { step_started: 0, step_completed: 1, step_output: 2, step_input: 3 };
+/** Index of a scanned type in `shapes` (a comparison of constant strings, cheaper than a keyed lookup). */
+function typeIndexOf(type: ScannedType): number {
+  return type === "step_completed" ? 1 : type === "step_started" ? 0 : type === "step_output" ? 2 : 3;
+}
 const shapes: (Shape | null)[] = [null, null, null, null];
 /** Where each value of the payload being scanned starts and ends. */
 const valueStarts = new Int32Array(MAX_SHAPE_KEYS);
@@ -640,8 +643,8 @@ function learnShape(typeIndex: number, b: Buffer, start: number, end: number, co
  * hundred nanoseconds, and calls and stores to shared state were a large part of it.
  */
 export function scanEvent(type: ScannedType, b: Buffer, start: number, end: number): TraceEvent | undefined {
-  const typeIndex = TYPE_INDEX[type];
-  const readKeys = READ_KEYS[type];
+  const typeIndex = typeIndexOf(type);
+  const readKeys = READ_KEYS[typeIndex] as number;
   const shape = shapes[typeIndex] ?? null;
   const data = viewOf(b);
   let stepIdKind = ABSENT;
