@@ -258,7 +258,8 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
     if (type === null || !DATA_PREFIX.at(view, typeEnd + 1)) return -1;
     const dataStart = typeEnd + 1 + DATA_PREFIX.length;
     const dataEnd = b.indexOf(LF, dataStart);
-    if (dataEnd === -1 || b[dataEnd + 1] !== LF || dataEnd + 2 - p > maxFrameBytes) return -1;
+    // (Bounds first: a read past the end would make V8 drop this function's optimised code.)
+    if (dataEnd === -1 || dataEnd + 1 >= b.length || b[dataEnd + 1] !== LF || dataEnd + 2 - p > maxFrameBytes) return -1;
     const event = scanEvent(type, b, dataStart, dataEnd);
     if (event === undefined) decodeMessage(type, b.toString("utf8", dataStart, dataEnd), frameId);
     else events.push(frameId === undefined ? { event, at } : { event, id: frameId, at });
