@@ -72,9 +72,15 @@ function idleStartedAt(executionId) {
 async function writeChunked(res, buffer, chunkBytes) {
   for (let offset = 0; offset < buffer.length && !res.destroyed; offset += chunkBytes) {
     if (!res.write(buffer.subarray(offset, offset + chunkBytes))) {
+      // Whichever comes first; the other listener is removed so that none pile up.
       await new Promise((resolve) => {
-        res.once("drain", resolve);
-        res.once("close", resolve);
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.once("drain", done);
+        res.once("close", done);
       });
     }
   }
