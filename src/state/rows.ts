@@ -311,22 +311,24 @@ export function subtractTokens(a: Tokens | null, b: Tokens | null): Tokens | nul
   return { prompt: minus(a.prompt, b.prompt), completion: minus(a.completion, b.completion), total: minus(a.total, b.total) };
 }
 
+/** The execution a step's own line stands for: the row itself outside a loop. */
+export function rowExecution(row: StepRow): IterationRow {
+  return {
+    loopIndex: row.loopIndex,
+    status: row.status,
+    attempt: row.attempt,
+    startedAt: row.startedAt,
+    completedAt: row.completedAt,
+    durationMs: row.durationMs,
+    modelUsed: row.modelUsed,
+    tokens: row.tokens,
+    costUsd: row.costUsd,
+  };
+}
+
 /** The executions behind a row: its iterations for a loop, else the row itself as one execution. */
 export function executionsOf(row: StepRow): readonly IterationRow[] {
-  if (row.isLoop) return row.iterationRows;
-  return [
-    {
-      loopIndex: row.loopIndex,
-      status: row.status,
-      attempt: row.attempt,
-      startedAt: row.startedAt,
-      completedAt: row.completedAt,
-      durationMs: row.durationMs,
-      modelUsed: row.modelUsed,
-      tokens: row.tokens,
-      costUsd: row.costUsd,
-    },
-  ];
+  return row.isLoop ? row.iterationRows : [rowExecution(row)];
 }
 
 /** Row fields derived from its executions (the last one is the current); identity and previews come from `base`. */

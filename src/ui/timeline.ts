@@ -3,6 +3,7 @@
 // start to its end (or now while it runs), and the axis scaled to a number of cells.
 // Pure functions of the run state; Timeline.tsx draws them.
 import type { StepTrace } from "../api/schemas.js";
+import { executionsOf } from "../state/rows.js";
 import { stepElapsedMs } from "../state/selectors.js";
 import { ACTIVE_STEP_STATUSES, TERMINAL_RUN_STATUSES, attemptsKey, type IterationRow, type RunState, type StepRow, type StepStatus, type StepTable } from "../state/types.js";
 import type { StepTarget, TimelineLanes } from "./viewReducer.js";
@@ -26,25 +27,6 @@ export interface Lane {
   readonly row: StepRow;
   /** The iteration shown on this line; undefined on a step's own line (for a loop: every iteration). */
   readonly loopIndex?: number | null;
-}
-
-/** The execution a step's own line stands for: the row itself outside a loop. */
-function rowExecution(row: StepRow): IterationRow {
-  return {
-    loopIndex: row.loopIndex,
-    status: row.status,
-    attempt: row.attempt,
-    startedAt: row.startedAt,
-    completedAt: row.completedAt,
-    durationMs: row.durationMs,
-    modelUsed: row.modelUsed,
-    tokens: row.tokens,
-    costUsd: row.costUsd,
-  };
-}
-
-function executions(row: StepRow): readonly IterationRow[] {
-  return row.isLoop ? row.iterationRows : [rowExecution(row)];
 }
 
 function iterationKey(stepId: string, loopIndex: number | null): string {
@@ -149,7 +131,7 @@ export function laneSegments(state: RunState, lane: Lane): Segment[] {
     if (it !== undefined) executionSegments(state, row.stepId, it, out);
     return out;
   }
-  for (const it of executions(row)) executionSegments(state, row.stepId, it, out);
+  for (const it of executionsOf(row)) executionSegments(state, row.stepId, it, out);
   return out;
 }
 
@@ -182,7 +164,7 @@ function extentOf(state: RunState): Extent {
     end = end === null ? t : Math.max(end, t);
   };
   const segments: Segment[] = [];
-  for (const row of state.steps.rows()) for (const it of executions(row)) executionSegments(state, row.stepId, it, segments);
+  for (const row of state.steps.rows()) for (const it of executionsOf(row)) executionSegments(state, row.stepId, it, segments);
   for (const segment of segments) {
     add(segment.start);
     add(segment.end);
