@@ -6,14 +6,14 @@
 import type { ExportContent } from "../api/exportFile.js";
 import { sanitizeLine } from "../api/sanitize.js";
 import { initialRunState, reduceRun } from "../state/reducer.js";
-import { buildSummary } from "../state/summary.js";
+import { buildSummary, summarySteps } from "../state/summary.js";
 import type { RunState } from "../state/types.js";
 import { quote, type ParsedArgs } from "./args.js";
 import type { CommandContext, VIEW_FLAGS } from "./commands.js";
 import { resolveOutput, terminalInfo, type OutputOptions } from "./config.js";
 import { EXIT, UsageError } from "./exit.js";
-import { safeJson } from "./format/jsonText.js";
 import { createStyle } from "./format/style.js";
+import { writeSummaryJson } from "./format/summaryJson.js";
 import { renderSummaryTable } from "./format/table.js";
 import { terminalWidth, traceCostWithRetries } from "./runOutput.js";
 import { readExportFile } from "./traceFile.js";
@@ -58,11 +58,16 @@ export async function runViewCommand(args: ParsedArgs<typeof VIEW_FLAGS>, ctx: C
     const { viewWithTui } = await import("./tui.js");
     return viewWithTui(content, output, ctx);
   }
-  ctx.lifecycle.write(renderOffline(content, output, terminalWidth(ctx.stdout)));
+  writeOffline(content, output, terminalWidth(ctx.stdout), (text) => ctx.lifecycle.write(text));
   return EXIT.COMPLETED;
 }
 
-export function renderOffline(content: ExportContent, output: OutputOptions, width: number | undefined): string {
+function writeOffline(
+  content: ExportContent,
+  output: OutputOptions,
+  width: number | undefined,
+  write: (text: string) => void,
+): void {
   const state = offlineState(content);
   const summary = buildSummary(state, {
     executionId: content.executionId,
@@ -71,15 +76,15 @@ export function renderOffline(content: ExportContent, output: OutputOptions, wid
   });
   switch (output.format) {
     case "json":
-      return `${safeJson(summary, 2)}\n`;
     case "ndjson":
-      return `${safeJson(summary)}\n`;
+      writeSummaryJson(summary, summarySteps(state), output.format === "json" ? "pretty" : "line", write);
+      return;
     default: {
       const style = createStyle({ color: output.color, ascii: output.ascii });
       const flow = content.flow === null ? "" : ` of ${sanitizeLine(content.flow)}`;
       const when = content.exportedAt === null ? "" : `, exported ${sanitizeLine(content.exportedAt)}`;
       const heading = `run ${sanitizeLine(content.executionId)}${flow}${when}`;
-      return `${style.paint("bold", heading)}\n\n${renderSummaryTable(state, summary, style, width)}`;
+      write(`${style.paint("bold", heading)}\n\n${renderSummaryTable(state, summary, style, width)}`);
     }
   }
 }

@@ -22,6 +22,10 @@ export interface SummaryStep {
   readonly costUsd: string | null;
 }
 
+/**
+ * The summary object without its steps: a writer appends `steps` from summarySteps(state)
+ * piece by piece, so a run of hundreds of thousands of steps is never one array or one string.
+ */
 export interface Summary {
   readonly type: "summary";
   readonly executionId: string;
@@ -41,15 +45,13 @@ export interface Summary {
   readonly retries: number;
   readonly failedSteps: number;
   readonly malformedFrames: number;
-  /** One entry per step, or per iteration for a loop step. */
-  readonly steps: readonly SummaryStep[];
 }
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-/** The summary's steps, one by one (lets a writer serialise a large run without holding them all). */
+/** The summary's `steps`, one entry per step, or per iteration for a loop step. */
 export function* summarySteps(state: RunState): Generator<SummaryStep> {
   for (const row of state.steps.rows()) {
     for (const it of executionsOf(row)) {
@@ -90,7 +92,6 @@ export function buildSummary(
     retries: totals.retries,
     failedSteps: totals.failedSteps,
     malformedFrames: state.malformedFrames,
-    steps: [...summarySteps(state)],
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { reduceRun } from "../../src/state/reducer.js";
-import { buildSummary, costWithRetries } from "../../src/state/summary.js";
+import { buildSummary, costWithRetries, summarySteps } from "../../src/state/summary.js";
 import { attemptsKey } from "../../src/state/types.js";
 import { completed, failed, live, runStarted, started, stepTrace, T0, trace } from "./fixtures.js";
 
@@ -34,7 +34,7 @@ describe("buildSummary", () => {
     ]);
     s = reduceRun(s, { type: "stream/malformed", count: 2, reason: "bad", at: T0 });
     s = reduceRun(s, { type: "trace/loaded", trace: finalTrace, final: true, at: T0 + 2000 });
-    const summary = buildSummary(s, { executionId: "exec_1", flow: "acme/spelling/grade-3", costWithRetriesUsd: "0.4" });
+    const summary = { ...buildSummary(s, { executionId: "exec_1", flow: "acme/spelling/grade-3", costWithRetriesUsd: "0.4" }), steps: [...summarySteps(s)] };
     expect(summary).toEqual({
       type: "summary",
       executionId: "exec_1",

@@ -1,9 +1,9 @@
-// The json format: nothing while the run goes on, then the summary object,
-// pretty-printed with two-space indentation.
-import type { Summary } from "../../state/summary.js";
+// The json format: nothing while the run goes on, then the summary object
+// (two-space indentation, one line per step: see summaryJson.ts).
+import { summarySteps, type Summary } from "../../state/summary.js";
 import type { RunState } from "../../state/types.js";
-import { safeJson } from "./jsonText.js";
 import type { WatchOutput } from "./output.js";
+import { writeSummaryJson } from "./summaryJson.js";
 
 export class JsonOutput implements WatchOutput {
   constructor(private readonly write: (text: string) => void) {}
@@ -12,7 +12,7 @@ export class JsonOutput implements WatchOutput {
     // Only the summary is printed.
   }
 
-  finish(_state: RunState, summary: Summary): void {
-    this.write(`${safeJson(summary, 2)}\n`);
+  finish(state: RunState, summary: Summary): void {
+    writeSummaryJson(summary, summarySteps(state), "pretty", this.write);
   }
 }

@@ -13,6 +13,10 @@ function escape(char: string): string {
 }
 
 export function safeJson(value: unknown, indent?: number): string {
-  const text = JSON.stringify(value, null, indent);
+  return safeJsonText(JSON.stringify(value, null, indent));
+}
+
+/** JSON text (whole values only: a key cut between two texts would not be masked) made safe. */
+export function safeJsonText(text: string): string {
   return redactSecrets(text).replace(UNESCAPED, escape);
 }

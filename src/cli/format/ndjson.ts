@@ -6,10 +6,11 @@
 // same history from the start, so after a non-resumed reopen the first N events
 // are skipped, N being the number printed so far.
 import type { MonitorSignal } from "../../api/signals.js";
-import type { Summary } from "../../state/summary.js";
+import { summarySteps, type Summary } from "../../state/summary.js";
 import type { RunState } from "../../state/types.js";
 import { safeJson } from "./jsonText.js";
 import type { WatchOutput } from "./output.js";
+import { writeSummaryJson } from "./summaryJson.js";
 
 function iso(at: number): string {
   return new Date(at).toISOString();
@@ -72,8 +73,8 @@ export class NdjsonOutput implements WatchOutput {
     }
   }
 
-  finish(_state: RunState, summary: Summary): void {
-    this.line(summary);
+  finish(state: RunState, summary: Summary): void {
+    writeSummaryJson(summary, summarySteps(state), "line", this.write);
   }
 
   private line(value: unknown): void {
