@@ -8,9 +8,10 @@ import {
   JobSubmitted,
   StepAttempts,
   StepTrace,
-  Trace,
   type RunRequest,
+  type Trace,
 } from "./schemas.js";
+import { traceBodyReader } from "./traceBody.js";
 import { Transport, type OpenedStream, type TransportOptions } from "./transport.js";
 
 export type { OpenedStream, RetryInfo } from "./transport.js";
@@ -45,7 +46,7 @@ export class TraceClient {
 
   /** The whole-run Trace (latest attempt of each step). */
   trace(flow: FlowRef, executionId: string, opts: RequestOptions = {}): Promise<Trace> {
-    return this.transport.getJson(paths.trace(flow, executionId), Trace, opts);
+    return this.transport.getJson(paths.trace(flow, executionId), traceBodyReader, opts);
   }
 
   /** One attempt of one step: the latest unless `attempt` is a number; `loopIndex` for steps in a loop. */

@@ -3,9 +3,12 @@
 // `null` from servers that serialise None, so optional means `.nullish()`.
 import { z } from "zod";
 
+/** The text of a decimal number, such as "0.001234" or "1e-7". */
+export const DECIMAL_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
 /** A decimal cost: a string such as "0.001234" (a JSON number is accepted and kept as its text). */
 export const DecimalString = z.union([
-  z.string().regex(/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/, "not a decimal number"),
+  z.string().regex(DECIMAL_TEXT, "not a decimal number"),
   z.number().finite().transform((n) => String(n)),
 ]);
 

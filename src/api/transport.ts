@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { EnvHttpProxyAgent, type Dispatcher } from "undici";
 import type { z } from "zod";
 import { ApiError, ConfigError, errorFromNetworkFailure, errorFromResponse } from "./errors.js";
+import { BodyError, schemaBodyReader, type JsonBodyReader } from "./jsonBody.js";
 import { API_VERSION, API_VERSION_HEADER, REQUEST_ID_HEADER } from "./paths.js";
 import { redactSecrets, registerSecret } from "./redact.js";
 import { sanitizeLine } from "./sanitize.js";
@@ -147,8 +148,11 @@ export class Transport {
     this.dispatcher = new EnvHttpProxyAgent({ bodyTimeout: 0, headersTimeout });
   }
 
-  /** GET a JSON body, validated by `schema`; transient failures are retried with backoff. */
-  async getJson<T>(path: string, schema: z.ZodType<T>, opts: SendOptions = {}): Promise<T> {
+  /**
+   * GET a JSON body, validated by `schema` (or read by a fresh reader from `schema()`);
+   * transient failures are retried with backoff.
+   */
+  async getJson<T>(path: string, schema: BodySchema<T>, opts: SendOptions = {}): Promise<T> {
     const signal = opts.signal;
     for (let retry = 0; ; retry++) {
       try {
@@ -177,7 +181,7 @@ export class Transport {
   async postJson<T>(
     path: string,
     body: unknown,
-    schema: z.ZodType<T>,
+    schema: BodySchema<T>,
     opts: SendOptions & { readonly waitForHeaders?: boolean } = {},
   ): Promise<T> {
     const response = await this.send({
@@ -311,7 +315,7 @@ export class Transport {
 
   private async readJson<T>(
     response: Dispatcher.ResponseData,
-    schema: z.ZodType<T>,
+    schema: BodySchema<T>,
     signal: AbortSignal | undefined,
   ): Promise<T> {
     const status = response.statusCode;
@@ -319,30 +323,26 @@ export class Transport {
     const requestId = headerValue(response.headers, REQUEST_ID_HEADER);
     const badBody = (why: string): ApiError =>
       new ApiError({ kind: "bad_response", status, requestId, summary: `HTTP ${String(status)} ${why}` });
-    let text: string;
+    const reader = typeof schema === "function" ? schema() : schemaBodyReader(schema);
+    let size = 0;
     try {
-      const read = await readText(response.body, MAX_JSON_BODY_BYTES);
-      if (read.truncated) throw badBody(`body is larger than ${String(MAX_JSON_BODY_BYTES / 1024 / 1024)} MiB`);
-      text = read.text;
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        // Leaving the loop destroys the body.
+        if (size > MAX_JSON_BODY_BYTES) throw badBody(`body is larger than ${String(MAX_JSON_BODY_BYTES / 1024 / 1024)} MiB`);
+        reader.push(chunk);
+      }
+      return reader.end();
     } catch (err) {
+      if (err instanceof BodyError) throw badBody(err.message);
       throw this.failure(err, signal);
     }
-    if (text.trim() === "") throw badBody("with an empty body");
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw badBody("with a body that is not JSON");
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) throw badBody(`with an unexpected body: ${describeIssue(parsed.error)}`);
-    return parsed.data;
   }
 
   private async errorFrom(response: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<ApiError> {
     let bodyText = "";
     try {
-      bodyText = (await readText(response.body, MAX_ERROR_BODY_BYTES, ERROR_BODY_DEADLINE_MS)).text;
+      bodyText = await readText(response.body, MAX_ERROR_BODY_BYTES, ERROR_BODY_DEADLINE_MS);
     } catch {
       // The status says enough; a body cut short only loses the server's message.
       if (signal?.aborted === true) throw signal.reason;
@@ -408,30 +408,20 @@ function mediaType(contentType: string | null): string | null {
 }
 
 /** Reads at most `limit` bytes as UTF-8, then stops reading; a deadline ends the read early. */
-async function readText(
-  body: Dispatcher.ResponseData["body"],
-  limit: number,
-  deadlineMs?: number,
-): Promise<{ text: string; truncated: boolean }> {
+async function readText(body: Dispatcher.ResponseData["body"], limit: number, deadlineMs: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  let truncated = false;
   let timedOut = false;
-  const timer =
-    deadlineMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          body.destroy();
-        }, deadlineMs);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    body.destroy();
+  }, deadlineMs);
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       const room = limit - size;
       if (chunk.length > room) {
         chunks.push(chunk.subarray(0, room));
-        truncated = true;
         break; // leaving the loop destroys the body
-
       }
       chunks.push(chunk);
       size += chunk.length;
@@ -441,7 +431,7 @@ async function readText(
   } finally {
     clearTimeout(timer);
   }
-  return { text: Buffer.concat(chunks).toString("utf8"), truncated };
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** Drops a body we do not read, without waiting for it. */
@@ -451,9 +441,5 @@ function discard(body: Dispatcher.ResponseData["body"]): void {
   });
 }
 
-function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (issue === undefined) return "invalid";
-  const where = issue.path.length === 0 ? "(root)" : issue.path.map((part) => String(part)).join(".");
-  return `${where}: ${issue.message}`;
-}
+/** A zod schema for a body read whole, or what makes a reader for a body read as it arrives. */
+export type BodySchema<T> = z.ZodType<T> | (() => JsonBodyReader<T>);
