@@ -8,6 +8,7 @@
 // value of an unexpected type, invalid JSON) goes through JSON.parse and zod for that
 // one element, which also words the error; so do the other top-level fields (flowRun
 // is small). test/api/traceBody.test.ts checks the agreement with JSON.parse + zod.
+import { BytePattern, viewOf } from "./bytes.js";
 import { BodyError, NOT_JSON, schemaBodyReader, unexpected, type JsonBodyReader } from "./jsonBody.js";
 import { DECIMAL_TEXT, StepTrace, Trace } from "./schemas.js";
 
@@ -404,24 +405,86 @@ function keyAtIs(b: Buffer, start: number, name: string): boolean {
   return true;
 }
 
+// Shapes. A server writes every step with the same keys in the same order, so the
+// bytes between the values (`{"stepId":`, `,"attempt":`, ..., `}`) repeat. The bytes
+// around the values of the last step read key by key are kept; while the next step
+// has the same bytes, they are compared instead of reading keys and punctuation, and
+// from the first difference on it is read key by key. The same bytes are the same
+// keys, so this changes no result.
+
+/** Steps with more fields are not kept as a shape. */
+const MAX_SHAPE_FIELDS = 24;
+/** The bytes before each value (the first from the opening brace), then those after the last. */
+let shapeGaps: BytePattern[] = [];
+/** The key of each value. */
+let shapeKeys: number[] = [];
+const valueStarts = new Int32Array(MAX_SHAPE_FIELDS);
+const valueEnds = new Int32Array(MAX_SHAPE_FIELDS);
+const valueKeys = new Int32Array(MAX_SHAPE_FIELDS);
+
+function learnShape(b: Buffer, start: number, end: number, count: number): void {
+  const gaps: BytePattern[] = [];
+  let from = start;
+  for (let j = 0; j < count; j++) {
+    gaps.push(new BytePattern(new Uint8Array(b.subarray(from, valueStarts[j]))));
+    from = valueEnds[j] as number;
+  }
+  gaps.push(new BytePattern(new Uint8Array(b.subarray(from, end))));
+  shapeGaps = gaps;
+  shapeKeys = Array.from(valueKeys.subarray(0, count));
+}
+
 /** Index past the StepTrace object at p (read into the arrays above), BAD or NEED. */
 function scanStep(b: Buffer, p: number, end: number): number {
   kinds.fill(ABSENT);
-  let i = skipWs(b, p + 1, end);
-  if (i >= end) return NEED;
-  if (b[i] === RBRACE) return i + 1;
+  const data = viewOf(b);
+  let i = p;
+  let count = 0;
+  let follows = shapeGaps.length > 0;
   for (;;) {
-    if (b[i] !== QUOTE) return BAD;
-    const keyEnd = scanString(b, i, end);
-    if (keyEnd < 0) return keyEnd;
-    // An escaped key may spell a known key once decoded.
-    if (sawEscape) return BAD;
-    const key = keyAt(b, i + 1, keyEnd - 1);
-    i = skipWs(b, keyEnd, end);
-    if (i >= end) return NEED;
-    if (b[i] !== COLON) return BAD;
-    i = skipWs(b, i + 1, end);
-    if (i >= end) return NEED;
+    let key = 0;
+    if (follows) {
+      const gap = shapeGaps[count] as BytePattern;
+      if (gap.at(data, i)) {
+        i += gap.length;
+        if (count === shapeKeys.length) return i;
+        key = shapeKeys[count] as number;
+      } else {
+        follows = false;
+      }
+    }
+    if (!follows) {
+      if (count === 0) {
+        i = skipWs(b, p + 1, end);
+        if (i >= end) return NEED;
+        if (b[i] === RBRACE) return i + 1;
+      } else {
+        i = skipWs(b, i, end);
+        if (i >= end) return NEED;
+        if (b[i] === RBRACE) {
+          i++;
+          break;
+        }
+        if (b[i] !== COMMA) return BAD;
+        i = skipWs(b, i + 1, end);
+        if (i >= end) return NEED;
+      }
+      if (b[i] !== QUOTE) return BAD;
+      const keyEnd = scanString(b, i, end);
+      if (keyEnd < 0) return keyEnd;
+      // An escaped key may spell a known key once decoded.
+      if (sawEscape) return BAD;
+      key = keyAt(b, i + 1, keyEnd - 1);
+      i = skipWs(b, keyEnd, end);
+      if (i >= end) return NEED;
+      if (b[i] !== COLON) return BAD;
+      i = skipWs(b, i + 1, end);
+      if (i >= end) return NEED;
+    }
+    if (count < MAX_SHAPE_FIELDS) {
+      valueStarts[count] = i;
+      valueKeys[count] = key;
+    }
     if (key === 0) {
       i = skipValue(b, i, end, 1, false);
     } else if (key === K_INPUT || key === K_OUTPUT || key === K_ERROR) {
@@ -440,13 +503,12 @@ function scanStep(b: Buffer, p: number, end: number): number {
       numbers[key] = valueNumber;
     }
     if (i < 0) return i;
-    i = skipWs(b, i, end);
-    if (i >= end) return NEED;
-    if (b[i] === RBRACE) return i + 1;
-    if (b[i] !== COMMA) return BAD;
-    i = skipWs(b, i + 1, end);
-    if (i >= end) return NEED;
+    if (count < MAX_SHAPE_FIELDS) valueEnds[count] = i;
+    count++;
   }
+  // Read key by key to its end: the next step likely has the same bytes around its values.
+  if (count <= MAX_SHAPE_FIELDS) learnShape(b, p, i, count);
+  return i;
 }
 
 /** A nullish string field: the value, or BAD_FIELD when of another type. */
@@ -516,15 +578,39 @@ function stepFromScan(b: Buffer): StepTrace | undefined {
     const completion = nullishInt(tokenKinds[1], tokenValues[1]);
     const total = nullishInt(tokenKinds[2], tokenValues[2]);
     if (prompt === BAD_FIELD || completion === BAD_FIELD || total === BAD_FIELD) return undefined;
-    tokens = {};
-    if (prompt !== undefined) tokens.prompt = prompt;
-    if (completion !== undefined) tokens.completion = completion;
-    if (total !== undefined) tokens.total = total;
+    if (prompt !== undefined && completion !== undefined && total !== undefined) {
+      tokens = { prompt, completion, total };
+    } else {
+      tokens = {};
+      if (prompt !== undefined) tokens.prompt = prompt;
+      if (completion !== undefined) tokens.completion = completion;
+      if (total !== undefined) tokens.total = total;
+    }
   } else if (tokensKind === NULL) tokens = null;
   else if (tokensKind !== ABSENT) return undefined;
   const truncatedKind = kinds[K_TRUNCATED];
   if (truncatedKind !== ABSENT && truncatedKind !== NULL && truncatedKind !== TRUE && truncatedKind !== FALSE) return undefined;
 
+  const truncated = truncatedKind === TRUE;
+  if (
+    loopIndex !== undefined &&
+    startedAt !== undefined &&
+    completedAt !== undefined &&
+    durationMs !== undefined &&
+    modelUsed !== undefined &&
+    tokens !== undefined &&
+    costUsd !== undefined &&
+    inputSizeBytes !== undefined &&
+    outputSizeBytes !== undefined &&
+    kinds[K_INPUT] === ABSENT &&
+    kinds[K_OUTPUT] === ABSENT &&
+    kinds[K_ERROR] === ABSENT
+  ) {
+    // Every field but the contexts (the usual step): one literal, not a property at a time.
+    const status = texts[K_STATUS] as string;
+    const stepId = texts[K_STEP_ID] as string;
+    return { stepId, attempt, loopIndex, status, startedAt, completedAt, durationMs, modelUsed, tokens, costUsd, inputSizeBytes, outputSizeBytes, truncated };
+  }
   // The keys in the schema's order, present ones only (as zod writes them).
   const step: Record<string, unknown> = { stepId: texts[K_STEP_ID], attempt };
   if (loopIndex !== undefined) step["loopIndex"] = loopIndex;
@@ -540,7 +626,7 @@ function stepFromScan(b: Buffer): StepTrace | undefined {
   if (kinds[K_ERROR] === SPAN) step["errorContext"] = parseSpan(b, K_ERROR);
   if (inputSizeBytes !== undefined) step["inputSizeBytes"] = inputSizeBytes;
   if (outputSizeBytes !== undefined) step["outputSizeBytes"] = outputSizeBytes;
-  step["truncated"] = truncatedKind === TRUE;
+  step["truncated"] = truncated;
   return step as StepTrace;
 }
 

@@ -38,6 +38,12 @@ describe("redactSecrets", () => {
     registerSecret(odd);
     expect(redactSecrets(`value ${odd}`)).not.toContain("with.dots");
   });
+
+  it("masks a registered key without the prefix too (the prefix search is only a shortcut)", () => {
+    expect(redactSecrets("plain text")).toBe("plain text");
+    registerSecret("legacy-key-0000000042");
+    expect(redactSecrets("value legacy-key-0000000042 end")).toBe("value nk_…0042 end");
+  });
 });
 
 describe("redactError", () => {
