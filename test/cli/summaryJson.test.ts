@@ -63,15 +63,6 @@ describe("writeSummaryJson", () => {
     ]);
   });
 
-  it("writes each step as JSON.stringify would, whatever its values", () => {
-    const steps: SummaryStep[] = [
-      { ...step(1, null), attempt: 3, loopIndex: 0, durationMs: null, modelUsed: null, tokens: null, costUsd: null },
-      { ...step(2, 'q"uote \\ \n \u0001 é 😀'), durationMs: 12.5, tokens: { prompt: null, completion: 0, total: null } },
-      { ...step(3), stepId: "s/3?#", status: "failed", durationMs: Number.NaN, costUsd: "-1e-7" },
-    ];
-    expect(written(steps, "line").join("")).toBe(`${JSON.stringify({ ...SUMMARY, steps })}\n`);
-  });
-
   it("pretty without steps is what JSON.stringify writes", () => {
     expect(written([], "pretty").join("")).toBe(`${JSON.stringify({ ...SUMMARY, steps: [] }, null, 2)}\n`);
   });

@@ -28,7 +28,7 @@ export function writeSummaryJson(
   const between = pretty ? ",\n    " : ",";
   let first = true;
   for (const step of steps) {
-    piece += (first ? before : between) + stepJson(step);
+    piece += (first ? before : between) + JSON.stringify(step);
     first = false;
     // Pieces end between steps: a key inside a value is never cut in two.
     if (piece.length >= PIECE_CHARS) {
@@ -38,22 +38,4 @@ export function writeSummaryJson(
   }
   piece += first || !pretty ? "]" : "\n  ]";
   write(safeJsonText(`${piece}${pretty ? "\n}" : "}"}\n`));
-}
-
-/**
- * JSON.stringify(step), written out (a fifth faster over 250,000 steps; the test
- * compares the two byte for byte).
- */
-function stepJson(step: SummaryStep): string {
-  const t = step.tokens;
-  const tokens = t === null ? "null" : `{"prompt":${num(t.prompt)},"completion":${num(t.completion)},"total":${num(t.total)}}`;
-  return `{"stepId":${str(step.stepId)},"name":${str(step.name)},"attempt":${num(step.attempt)},"loopIndex":${num(step.loopIndex)},"status":${str(step.status)},"durationMs":${num(step.durationMs)},"modelUsed":${str(step.modelUsed)},"tokens":${tokens},"costUsd":${str(step.costUsd)}}`;
-}
-
-function num(n: number | null): string {
-  return n === null || !Number.isFinite(n) ? "null" : String(n);
-}
-
-function str(text: string | null): string {
-  return text === null ? "null" : JSON.stringify(text);
 }
