@@ -9,11 +9,6 @@ import { EXIT, exitCodeForRunStatus } from "./exit.js";
 import type { ReplayConfig } from "./replay.js";
 import { BELL, terminalWidth, tuiSummary } from "./runOutput.js";
 
-async function loadTui() {
-  const [{ runTui }, { restoreTerminal }] = await Promise.all([import("../ui/runTui.js"), import("../ui/terminal.js")]);
-  return { runTui, restoreTerminal };
-}
-
 /** The summary after the screen, then the exit status: 130 for Ctrl+C (as SIGINT), else `status`. */
 function afterTui(
   result: RunTuiResult,
@@ -27,7 +22,7 @@ function afterTui(
 }
 
 export async function viewWithTui(content: ExportContent, output: OutputOptions, ctx: CommandContext): Promise<number> {
-  const { runTui, restoreTerminal } = await loadTui();
+  const { runTui, restoreTerminal } = await import("../ui/runTui.js");
   ctx.lifecycle.setRestore(restoreTerminal);
   const flowLabel = content.flow ?? "";
   const result = await runTui({
@@ -48,7 +43,7 @@ export async function viewWithTui(content: ExportContent, output: OutputOptions,
  * times the screen ticks agree with the pace of the replay.
  */
 export async function replayWithTui(recording: Recording, config: ReplayConfig, ctx: CommandContext): Promise<number> {
-  const { runTui, restoreTerminal } = await loadTui();
+  const { runTui, restoreTerminal } = await import("../ui/runTui.js");
   ctx.lifecycle.setRestore(restoreTerminal);
   const { executionId, flow } = recording.header;
   // Set by the first signal: the screen (Ink, React) takes a while to load before the replay starts.

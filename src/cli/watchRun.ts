@@ -1,9 +1,10 @@
 // Following one run: the monitor feeds the reducer, and the chosen format prints
 // it (or the TUI takes the terminal). Used by `watch` and, once its server is up,
 // by `demo`. `--record` saves what the monitor saw; `--notify` rings the bell at the end.
-import { TraceClient } from "../api/client.js";
-import { MonitorError, monitorRun } from "../api/monitor.js";
-import { openRecorder, type Recorder } from "../api/record.js";
+// The client (undici), the monitor and the recorder (zod) are imported when needed: the
+// TUI draws its first frame before they load.
+import type { ClientOptions, TraceClient } from "../api/client.js";
+import type { Recorder } from "../api/record.js";
 import { redactSecrets } from "../api/redact.js";
 import { sanitizeLine } from "../api/sanitize.js";
 import { initialRunState, reduceRun } from "../state/reducer.js";
@@ -18,6 +19,7 @@ import { BELL, createOutput, terminalWidth, tuiSummary } from "./runOutput.js";
 export async function watchRun(config: WatchConfig, ctx: CommandContext): Promise<number> {
   let recorder: Recorder | null = null;
   if (config.record !== null) {
+    const { openRecorder } = await import("../api/record.js");
     try {
       recorder = openRecorder(config.record, {
         executionId: config.executionId,
@@ -38,15 +40,16 @@ export async function watchRun(config: WatchConfig, ctx: CommandContext): Promis
     ctx.lifecycle.writeError(BELL);
   };
   const backoffScale = testBackoffScale(ctx.env);
-  const client = new TraceClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, backoffScale });
+  const client = lazyClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, backoffScale });
   try {
-    if (config.format === "tui") return await watchWithTui(config, client, ctx, recorder, ring);
-    const status = await watchWithOutput(config, client, ctx, backoffScale, recorder);
+    if (config.format === "tui") return await watchWithTui(config, client.open, ctx, recorder, ring);
+    const status = await watchWithOutput(config, await client.open(), ctx, backoffScale, recorder);
     ring();
     return status;
   } catch (error) {
     // Aborted by a signal or a dead stdout: that exit is under way and its status wins.
     if (ctx.lifecycle.signal.aborted) return EXIT.BUG;
+    const { MonitorError } = await import("../api/monitor.js");
     if (!(error instanceof MonitorError)) throw error;
     reportCannotMonitor(error, config, ctx);
     ring();
@@ -55,6 +58,17 @@ export async function watchRun(config: WatchConfig, ctx: CommandContext): Promis
     recorder?.close();
     await client.close();
   }
+}
+
+/** The watch's client, made on first use; close() closes it if it was made. */
+function lazyClient(options: ClientOptions): { open(): Promise<TraceClient>; close(): Promise<void> } {
+  let client: Promise<TraceClient> | null = null;
+  return {
+    open: () => (client ??= import("../api/client.js").then(({ TraceClient }) => new TraceClient(options))),
+    async close() {
+      await (await client)?.close();
+    },
+  };
 }
 
 /**
@@ -79,6 +93,7 @@ async function watchWithOutput(
   delayScale: number,
   recorder: Recorder | null,
 ): Promise<number> {
+  const { monitorRun } = await import("../api/monitor.js");
   const output = createOutput(config, (text) => ctx.lifecycle.write(text), ctx.stdout);
   // The reducer updates the step table in place: only the latest state is kept.
   let state = initialRunState(config.executionId);
@@ -112,15 +127,15 @@ async function watchWithOutput(
 
 async function watchWithTui(
   config: WatchConfig,
-  client: TraceClient,
+  openClient: () => Promise<TraceClient>,
   ctx: CommandContext,
   recorder: Recorder | null,
   ring: () => void,
 ): Promise<number> {
-  const [{ runTui }, { restoreTerminal }] = await Promise.all([import("../ui/runTui.js"), import("../ui/terminal.js")]);
+  const { runTui, restoreTerminal } = await import("../ui/runTui.js");
   ctx.lifecycle.setRestore(restoreTerminal);
   const { state, error, quit } = await runTui({
-    client,
+    openClient,
     flow: config.flow,
     flowLabel: config.flowLabel,
     executionId: config.executionId,

@@ -20,10 +20,7 @@
 // and lines that cannot be cut safely, go to Ink's own get() on a one-row Output.
 //
 // Installed only on the Ink version it was checked against (package.json pins ~6.8.0).
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { findInkModules } from "./inkInternals.js";
 
 type Transformer = (line: string, index: number) => string;
 
@@ -212,6 +209,16 @@ function rowComposer(tokenizer: InkTokenizer, widthOf: (text: string) => number)
   };
 }
 
+let framesAsked = 0;
+
+/**
+ * How many frames Ink has asked a wrapped get() for. Non-zero once a frame is drawn only if
+ * the wrapped Output is the one that draws (in the bundled TUI: the bundled Ink's own).
+ */
+export function rowCacheFrames(): number {
+  return framesAsked;
+}
+
 /**
  * Wraps `Output.prototype.get` with the row cache; returns false (and changes nothing) when
  * the class is not of the expected shape or is already wrapped. Without a tokenizer, new
@@ -247,6 +254,7 @@ export function wrapOutputGet(Output: InkOutputClass, tokenizer: InkTokenizer | 
   }
 
   proto.get = function get(this: InkOutput) {
+    framesAsked += 1;
     const { width, height, operations } = this;
     const byRow = new Array<RowWrites | undefined>(height);
     for (const operation of operations) {
@@ -273,38 +281,22 @@ export function wrapOutputGet(Output: InkOutputClass, tokenizer: InkTokenizer | 
   return true;
 }
 
-async function importFile(path: string): Promise<Record<string, unknown>> {
-  return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-}
-
-/** Ink's tokenizer, found from Ink's own location (it is Ink's dependency, not ours); null when it cannot be. */
-async function inkTokenizer(inkIndex: string): Promise<InkTokenizer | null> {
-  try {
-    const packageJson = createRequire(inkIndex).resolve("@alcalzone/ansi-tokenize/package.json");
-    const module = await importFile(join(dirname(packageJson), "build", "index.js"));
-    const names = ["tokenize", "reduceAnsiCodesIncremental", "styledCharsToString"] as const;
-    if (names.some((name) => typeof module[name] !== "function")) return null;
-    return module as unknown as InkTokenizer;
-  } catch {
-    return null;
-  }
-}
+const TOKENIZER_FUNCTIONS = ["tokenize", "reduceAnsiCodesIncremental", "styledCharsToString"] as const;
 
 export interface InkInternals {
   readonly Output: InkOutputClass;
   readonly tokenizer: InkTokenizer | null;
 }
 
-/** Ink's Output class (and its tokenizer), next to the Ink that `import "ink"` loads; null for another Ink. */
+/** Ink's Output class (and its tokenizer), of the Ink that draws the screen; null for another Ink. */
 export async function loadInkInternals(): Promise<InkInternals | null> {
   try {
-    const inkIndex = createRequire(import.meta.url).resolve("ink");
-    const buildDir = dirname(inkIndex);
-    const pkg = JSON.parse(await readFile(join(buildDir, "..", "package.json"), "utf8")) as { version?: unknown };
-    if (typeof pkg.version !== "string" || !CHECKED_INK.test(pkg.version)) return null;
-    const Output = (await importFile(join(buildDir, "output.js"))).default;
-    if (typeof Output !== "function") return null;
-    return { Output: Output as InkOutputClass, tokenizer: await inkTokenizer(inkIndex) };
+    const ink = await findInkModules();
+    const Output = ink.output["default"];
+    if (!CHECKED_INK.test(ink.version) || typeof Output !== "function") return null;
+    const { tokenizer } = ink;
+    const usable = tokenizer !== null && TOKENIZER_FUNCTIONS.every((name) => typeof tokenizer[name] === "function");
+    return { Output: Output as InkOutputClass, tokenizer: usable ? (tokenizer as unknown as InkTokenizer) : null };
   } catch {
     // Ink is laid out differently: it draws as it always does.
     return null;

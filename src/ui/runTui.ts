@@ -5,8 +5,13 @@
 // not a terminal (no keys can arrive) it resolves as soon as the source is done.
 // On exit the live area is cleared, so only what the CLI prints next (the summary) stays
 // in the scrollback.
+//
+// The first frame comes first: the HTTP client (undici) and the monitor with its schemas
+// (zod) are loaded only once it is on the screen, as they take longer to load than the
+// screen takes to draw. The build bundles this module with the screen, Ink and React into
+// one file (scripts/build.mjs); the CLI takes restoreTerminal from here so that it restores
+// the terminal this module armed.
 import type { TraceClient } from "../api/client.js";
-import { monitorRun } from "../api/monitor.js";
 import type { FlowRef } from "../api/paths.js";
 import type { StepTrace, Trace } from "../api/schemas.js";
 import type { MonitorSignal } from "../api/signals.js";
@@ -18,6 +23,9 @@ import { createRunStore, type RunStore } from "./runStore.js";
 import { createLocalSource, createTraceSource, type TraceSource } from "./source.js";
 import { armTerminalRestore, restoreTerminal } from "./terminal.js";
 import type { QuitKey } from "./viewReducer.js";
+
+export { restoreTerminal } from "./terminal.js";
+export { rowCacheFrames } from "./inkRowCache.js";
 
 /** A saved trace (`noukai-top view`): shown at once, connection "offline", nothing live. */
 export interface OfflineTuiSource {
@@ -60,7 +68,8 @@ interface TuiCommonOptions {
 /** The default: watch the run live on the server (monitorRun). */
 export interface LiveTuiOptions extends TuiCommonOptions {
   readonly source?: undefined;
-  readonly client: TraceClient;
+  /** Makes (or gives) the client; called once, after the first frame is drawn. The caller closes it. */
+  readonly openClient: () => Promise<TraceClient>;
   readonly flow: FlowRef;
   readonly idleTimeoutMs: number;
   readonly giveUpAfterMs: number;
@@ -117,13 +126,21 @@ function feedFor(opts: RunTuiOptions, store: RunStore): Feed {
   const { executionId, exportDir } = opts;
   const common = exportDir === undefined ? { executionId, store } : { executionId, store, exportDir };
   if (opts.source === undefined) {
-    const { client, flow } = opts;
+    const { flow } = opts;
+    let opened: Promise<TraceClient> | null = null;
+    const openClient = (): Promise<TraceClient> => (opened ??= opts.openClient());
+    // The source's requests (keys) can only come after the first frame, like the stream.
+    const client: Pick<TraceClient, "trace" | "stepAttempts"> = {
+      trace: async (...args) => (await openClient()).trace(...args),
+      stepAttempts: async (...args) => (await openClient()).stepAttempts(...args),
+    };
     return {
       kind: "live",
       source: createTraceSource({ ...common, client, flow, flowLabel: opts.flowLabel }),
-      run: (signal) =>
-        monitorRun({
-          client,
+      run: async (signal) => {
+        const [{ monitorRun }, liveClient] = await Promise.all([import("../api/monitor.js"), openClient()]);
+        return monitorRun({
+          client: liveClient,
           flow,
           executionId,
           signal,
@@ -134,7 +151,8 @@ function feedFor(opts: RunTuiOptions, store: RunStore): Feed {
           idleTimeoutMs: opts.idleTimeoutMs,
           giveUpAfterMs: opts.giveUpAfterMs,
           ...(opts.onRawFrame === undefined ? {} : { onRawFrame: opts.onRawFrame }),
-        }),
+        });
+      },
     };
   }
   const source = opts.source;

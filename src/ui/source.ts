@@ -4,7 +4,7 @@
 // answers from what it was given.
 import { relative, join } from "node:path";
 import type { TraceClient } from "../api/client.js";
-import { exportFileName, namesRecord, writeExportFile } from "../api/exportFile.js";
+import type { ExportContent } from "../api/exportFile.js";
 import type { FlowRef } from "../api/paths.js";
 import type { StepTrace, Trace } from "../api/schemas.js";
 import { attemptsKey, type RunState } from "../state/types.js";
@@ -25,18 +25,23 @@ export interface TraceSource {
   exportTrace(signal: AbortSignal): Promise<string>;
 }
 
-/** The step names seen on the stream (a Trace has none). */
-function namesOf(state: RunState): Record<string, string> {
+/**
+ * Writes `<execution-id>.trace.json` in `dir` with the step names seen on the stream (a
+ * Trace has none); resolves with the path, relative to the working directory when inside
+ * it. The export code (with its schemas, zod) loads on the first export, not with the screen.
+ */
+async function exportRun(
+  dir: string,
+  state: RunState,
+  content: Pick<ExportContent, "trace" | "attempts" | "executionId" | "flow">,
+): Promise<string> {
+  const { exportFileName, namesRecord, writeExportFile } = await import("../api/exportFile.js");
   const names: [string, string][] = [];
   for (const row of state.steps.rows()) if (row.name !== null && row.name !== "") names.push([row.stepId, row.name]);
-  return namesRecord(names);
-}
-
-/** Where the export goes: `dir`, shown relative to the working directory when inside it. */
-function exportPath(dir: string, executionId: string): { path: string; shown: string } {
-  const path = join(dir, exportFileName(executionId));
+  const path = join(dir, exportFileName(content.executionId));
+  await writeExportFile(path, { ...content, names: namesRecord(names) });
   const shown = relative(process.cwd(), path);
-  return { path, shown: shown.startsWith("..") || shown === "" ? path : shown };
+  return shown.startsWith("..") || shown === "" ? path : shown;
 }
 
 export interface LiveSourceOptions {
@@ -75,9 +80,7 @@ export function createTraceSource(opts: LiveSourceOptions): TraceSource {
         const key = attemptsKey(step.stepId, step.loopIndex);
         if (step.attempt > 1 && !attempts.has(key)) attempts.set(key, await loadAttempts(step.stepId, step.loopIndex ?? null, signal));
       }
-      const { path, shown } = exportPath(opts.exportDir ?? process.cwd(), executionId);
-      await writeExportFile(path, { trace, names: namesOf(store.getState()), attempts, executionId, flow: opts.flowLabel });
-      return shown;
+      return exportRun(opts.exportDir ?? process.cwd(), store.getState(), { trace, attempts, executionId, flow: opts.flowLabel });
     },
   };
 }
@@ -110,10 +113,8 @@ export function createLocalSource(opts: LocalSourceOptions): TraceSource {
     async exportTrace() {
       const trace = opts.trace();
       if (trace === null) throw new Error("no trace yet: the replay has not loaded one");
-      const { path, shown } = exportPath(opts.exportDir ?? process.cwd(), executionId);
       const state = store.getState();
-      await writeExportFile(path, { trace, names: namesOf(state), attempts: state.attempts, executionId, flow: opts.flow });
-      return shown;
+      return exportRun(opts.exportDir ?? process.cwd(), state, { trace, attempts: state.attempts, executionId, flow: opts.flow });
     },
   };
 }

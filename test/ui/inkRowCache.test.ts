@@ -3,7 +3,7 @@
 // overlapping writes, clipping, lines outside the grid) composed by Ink's own get() and
 // by the wrapped one.
 import { describe, expect, it } from "vitest";
-import { loadInkInternals, wrapOutputGet, type InkOutputClass } from "../../src/ui/inkRowCache.js";
+import { loadInkInternals, rowCacheFrames, wrapOutputGet, type InkOutputClass } from "../../src/ui/inkRowCache.js";
 
 const ink = await loadInkInternals();
 
@@ -78,6 +78,10 @@ function draw(Output: InkOutputClass, frame: { width: number; height: number; op
   return (get ?? output.get).call(output).output;
 }
 
+it("finds the Output class of the installed Ink (the version it was checked against)", () => {
+  expect(ink).not.toBeNull();
+});
+
 describe.skipIf(ink === null)("Ink row cache", () => {
   const { Output, tokenizer } = ink as NonNullable<typeof ink>;
   const proto = Output.prototype as { get: () => { output: string }; stockGet?: () => { output: string } };
@@ -107,5 +111,15 @@ describe.skipIf(ink === null)("Ink row cache", () => {
     class Once extends (Output as unknown as new (o: { width: number; height: number }) => object) {}
     expect(wrapOutputGet(Once as unknown as InkOutputClass, tokenizer)).toBe(true);
     expect(wrapOutputGet(Once as unknown as InkOutputClass, tokenizer)).toBe(false);
+  });
+
+  it("counts the frames a wrapped class draws", () => {
+    class Counted extends (Output as unknown as new (o: { width: number; height: number }) => object) {}
+    wrapOutputGet(Counted as unknown as InkOutputClass, tokenizer);
+    const before = rowCacheFrames();
+    draw(Output, randomFrame(random(3), { clips: false }), stockGet);
+    expect(rowCacheFrames()).toBe(before);
+    draw(Counted as unknown as InkOutputClass, randomFrame(random(3), { clips: false }));
+    expect(rowCacheFrames()).toBe(before + 1);
   });
 });

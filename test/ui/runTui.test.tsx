@@ -40,7 +40,7 @@ function start(
   signal = new AbortController().signal,
 ): ReturnType<typeof runTui> {
   const opts: RunTuiOptions = {
-    client,
+    openClient: () => Promise.resolve(client),
     flow,
     flowLabel: `${flow.org}/${flow.project}/${flow.slug}`,
     executionId,
