@@ -33,6 +33,10 @@ const inkVersion = JSON.parse(readFileSync(join(dirname(inkIndex), "..", "packag
 const INK_INTERNALS_ID = "\0ink-internals";
 const NO_DEVTOOLS_ID = "\0ink-no-devtools";
 
+/** Yoga's WebAssembly, inlined as a data: URI in this file of yoga-layout (Ink's layout engine). */
+const YOGA_WASM_LOADER = /[\\/]yoga-layout[\\/]dist[\\/]binaries[\\/]yoga-wasm-base64-esm\.js$/;
+const FETCH_CHECK = '"function"!=typeof fetch';
+
 const screenBundle = {
   name: "noukai-top-screen",
   async resolveId(source, importer) {
@@ -58,6 +62,15 @@ const screenBundle = {
       `  return { version: ${JSON.stringify(inkVersion)}, output, tokenizer };`,
       `}`,
     ].join("\n");
+  },
+  transform(code, id) {
+    if (!YOGA_WASM_LOADER.test(id)) return null;
+    // Yoga's loader fetches its data: URI when `fetch` is a function. In Node the first look
+    // at `fetch` loads Node's own fetch (its copy of undici, ~30 ms before the first frame),
+    // only to decode base64, which the loader otherwise does at once: it is told there is none.
+    const checks = code.split(FETCH_CHECK).length - 1;
+    if (checks === 0) throw new Error(`yoga-layout's loader has changed: no ${FETCH_CHECK} in ${id}`);
+    return { code: code.replaceAll(FETCH_CHECK, "true"), map: null };
   },
 };
 
