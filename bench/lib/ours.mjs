@@ -1,8 +1,7 @@
-// noukai-top's ingest path, as the monitor drives it: TraceClient.openStream (undici) ->
-// the stream decoder (sseThread.js: framing and scanning move to a worker thread once
-// the stream is large) -> reduceRun, one "stream/events" action per batch.
+// noukai-top's ingest path, as the bench drives it: TraceClient.openStream (undici) ->
+// the SSE decoder -> reduceRun, one "stream/events" action per chunk read.
 import { TraceClient } from "../../dist/api/client.js";
-import { createStreamDecoder } from "../../dist/api/sseThread.js";
+import { createSseDecoder } from "../../dist/api/sse.js";
 import { initialRunState, reduceRun } from "../../dist/state/reducer.js";
 import { API_KEY, FLOW } from "./workload.mjs";
 
@@ -14,6 +13,7 @@ export const BASE_URL = process.env.BENCH_BASE_URL ?? "http://127.0.0.1:8080/api
  */
 export async function ingestRun(executionId, { onBatch } = {}) {
   const client = new TraceClient({ baseUrl: BASE_URL, apiKey: API_KEY });
+  const decoder = createSseDecoder();
   let state = initialRunState(executionId);
   let events = 0;
   let malformed = 0;
@@ -37,19 +37,11 @@ export async function ingestRun(executionId, { onBatch } = {}) {
     state = reduceRun(state, { type: "stream/connecting", attempt: 1, at: Date.now() });
     const { body } = await client.openStream(FLOW, executionId, {});
     state = reduceRun(state, { type: "stream/opened", at: Date.now(), resumed: false });
-    let failure = null;
-    const decoder = createStreamDecoder({
-      onBatch: (batch) => {
-        apply(batch);
-        onBatch?.(state, events);
-      },
-      onError: (error) => {
-        failure = error;
-      },
-    });
-    for await (const chunk of body) decoder.push(chunk);
-    await decoder.end();
-    if (failure !== null) throw failure;
+    for await (const chunk of body) {
+      apply(decoder.push(chunk));
+      onBatch?.(state, events);
+    }
+    apply(decoder.end());
     return { state, events, malformed, unknown };
   } finally {
     await client.close();

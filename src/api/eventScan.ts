@@ -565,28 +565,15 @@ function isDecimal(text: string): boolean {
   return i === text.length;
 }
 
-/** A field's validated kind (ScannedEvent): absent, null, or a value of the right type. */
-export const FIELD_ABSENT = 0;
-export const FIELD_NULL = 1;
-export const FIELD_VALUE = 2;
-/** A read kind that the schema does not accept for the field. */
-const INVALID = -1;
-
-/** The field kind of a nullish string read as `kind`. */
-function nullishString(kind: number): number {
-  return kind === STRING ? FIELD_VALUE : kind === ABSENT ? FIELD_ABSENT : kind === NULL ? FIELD_NULL : INVALID;
+/** A nullish string: undefined when absent, false when of another type. */
+function nullishString(kind: number, text: string): string | null | undefined | false {
+  return kind === STRING ? text : kind === ABSENT ? undefined : kind === NULL ? null : false;
 }
 
-/** The field kind of a nullish safe integer read as `kind` with this value. */
-function nullishInt(kind: number, value: number): number {
-  if (kind === NUMBER) return Number.isSafeInteger(value) ? FIELD_VALUE : INVALID;
-  return kind === ABSENT ? FIELD_ABSENT : kind === NULL ? FIELD_NULL : INVALID;
-}
-
-/** The field kind of a nullish finite number read as `kind` with this value. */
-function nullishFinite(kind: number, value: number): number {
-  if (kind === NUMBER) return Number.isFinite(value) ? FIELD_VALUE : INVALID;
-  return kind === ABSENT ? FIELD_ABSENT : kind === NULL ? FIELD_NULL : INVALID;
+/** A nullish safe integer: undefined when absent, false when of another type. */
+function nullishInt(kind: number, value: number): number | null | undefined | false {
+  if (kind === NUMBER) return Number.isSafeInteger(value) ? value : false;
+  return kind === ABSENT ? undefined : kind === NULL ? null : false;
 }
 
 function preview(b: Buffer, start: number, end: number, isCanonical: boolean, isAscii: boolean): PayloadPreview {
@@ -603,6 +590,8 @@ function preview(b: Buffer, start: number, end: number, isCanonical: boolean, is
   const sizeBytes = isUtf8(b.subarray(start, end)) ? length : Buffer.byteLength(b.toString("utf8", start, end));
   return { json: previewHead(head), sizeBytes, truncated: true };
 }
+
+type CompletedEvent = Extract<TraceEvent, { type: "step_completed" }>;
 
 // ---------------------------------------------------------------------------
 // Shapes. A server writes every payload of a type with the same keys in the same
@@ -623,12 +612,8 @@ interface Shape {
 const MAX_SHAPE_KEYS = 16;
 /** Index of a scanned type in `shapes` (a comparison of constant strings, cheaper than a keyed lookup). */
 function typeIndexOf(type: ScannedType): number {
-  return type === "step_completed" ? STEP_COMPLETED : type === "step_started" ? STEP_STARTED : type === "step_output" ? STEP_OUTPUT : STEP_INPUT;
+  return type === "step_completed" ? 1 : type === "step_started" ? 0 : type === "step_output" ? 2 : 3;
 }
-const STEP_STARTED = 0;
-const STEP_COMPLETED = 1;
-const STEP_OUTPUT = 2;
-const STEP_INPUT = 3;
 const shapes: (Shape | null)[] = [null, null, null, null];
 /** Where each value of the payload being scanned starts and ends. */
 const valueStarts = new Int32Array(MAX_SHAPE_KEYS);
@@ -652,49 +637,12 @@ function learnShape(typeIndex: number, b: Buffer, start: number, end: number, co
 // Events: the same objects sse.ts's validators build (absent keys absent, null kept).
 
 /**
- * The validated fields of the last payload scanEvent accepted (one object, refilled
- * by every scan): each field's kind (FIELD_ABSENT, FIELD_NULL, FIELD_VALUE) and
- * value. eventOf builds the TraceEvent from it; the decoding thread (sseThread.ts)
- * sends these fields instead, and the main thread refills one and calls eventOf, so
- * both build the same objects.
- */
-export class ScannedEvent {
-  /** Index in SCANNED_TYPES. */
-  typeIndex = 0;
-  stepId = "";
-  nameKind = FIELD_ABSENT;
-  name = "";
-  indexKind = FIELD_ABSENT;
-  index = 0;
-  durationKind = FIELD_ABSENT;
-  duration = 0;
-  /** FIELD_VALUE: an object with the three counts below, each absent, null or a value. */
-  tokensKind = FIELD_ABSENT;
-  promptKind = FIELD_ABSENT;
-  prompt = 0;
-  completionKind = FIELD_ABSENT;
-  completion = 0;
-  totalKind = FIELD_ABSENT;
-  total = 0;
-  /** The decimal string (a number cost as String() writes it). */
-  costKind = FIELD_ABSENT;
-  cost = "";
-  modelKind = FIELD_ABSENT;
-  model = "";
-  /** The type's large field (output, outputData, inputData) as a preview, or null when absent. */
-  large: PayloadPreview | null = null;
-}
-
-/** Filled by scanEvent. */
-export const scanned = new ScannedEvent();
-
-/**
- * Scans the JSON payload b[start, end) of an event of type `type` into `scanned`;
- * false when the reference path (JSON.parse and validation) must decide.
+ * The event of type `type` whose JSON payload is b[start, end), decoded from the
+ * bytes; undefined when the reference path (JSON.parse and validation) must decide.
  * One function with the read values in locals: the scan of a small payload is a few
  * hundred nanoseconds, and calls and stores to shared state were a large part of it.
  */
-export function scanEvent(type: ScannedType, b: Buffer, start: number, end: number): boolean {
+export function scanEvent(type: ScannedType, b: Buffer, start: number, end: number): TraceEvent | undefined {
   const typeIndex = typeIndexOf(type);
   const readKeys = READ_KEYS[typeIndex] as number;
   const shape = shapes[typeIndex] ?? null;
@@ -750,7 +698,7 @@ export function scanEvent(type: ScannedType, b: Buffer, start: number, end: numb
     if (!followsShape) {
       if (count === 0) {
         i = skipWs(b, start, end);
-        if (i >= end || b[i] !== LBRACE) return false;
+        if (i >= end || b[i] !== LBRACE) return undefined;
         i = skipWs(b, i + 1, end);
         if (i < end && b[i] === RBRACE) {
           i = skipWs(b, i + 1, end);
@@ -759,19 +707,19 @@ export function scanEvent(type: ScannedType, b: Buffer, start: number, end: numb
       } else {
         i = skipWs(b, i, end);
         const c = b[i];
-        if (i >= end || (c !== COMMA && c !== RBRACE)) return false;
+        if (i >= end || (c !== COMMA && c !== RBRACE)) return undefined;
         i = skipWs(b, i + 1, end);
         if (c === RBRACE) break;
       }
-      if (i >= end || b[i] !== QUOTE) return false;
+      if (i >= end || b[i] !== QUOTE) return undefined;
       sawEscape = false;
       const keyEnd = scanString(b, i, end);
       // An escaped key may spell a read key once decoded.
-      if (keyEnd === -1 || sawEscape) return false;
+      if (keyEnd === -1 || sawEscape) return undefined;
       const found = keyOf(data, i + 1, keyEnd - i - 2);
       key = (readKeys >> found) & 1 ? found : K_UNKNOWN;
       i = skipWs(b, keyEnd, end);
-      if (i >= end || b[i] !== COLON) return false;
+      if (i >= end || b[i] !== COLON) return undefined;
       i = skipWs(b, i + 1, end);
     }
     if (count < MAX_SHAPE_KEYS) {
@@ -839,133 +787,82 @@ export function scanEvent(type: ScannedType, b: Buffer, start: number, end: numb
         duration = valueNumber;
         break;
     }
-    if (i === -1) return false;
+    if (i === -1) return undefined;
     if (count < MAX_SHAPE_KEYS) valueEnds[count] = i;
     count++;
   }
-  if (i !== end) return false;
+  if (i !== end) return undefined;
   if (!followsShape && count <= MAX_SHAPE_KEYS) learnShape(typeIndex, b, start, end, count);
-  if (stepIdKind !== STRING) return false;
-  const nameIs = nullishString(nameKind);
-  const indexIs = nullishInt(indexKind, index);
-  const durationIs = nullishFinite(durationKind, duration);
-  const modelIs = nullishString(modelKind);
-  if (nameIs === INVALID || indexIs === INVALID || durationIs === INVALID || modelIs === INVALID) return false;
-  let costIs = FIELD_ABSENT;
-  if (costKind === STRING) {
-    if (!isDecimal(costText)) return false;
-    costIs = FIELD_VALUE;
-  } else if (costKind === NUMBER) {
-    if (!Number.isFinite(costNumber)) return false;
-    costIs = FIELD_VALUE;
-    costText = String(costNumber);
-  } else if (costKind !== ABSENT) {
-    if (costKind !== NULL) return false;
-    costIs = FIELD_NULL;
-  }
-  let tokensIs = FIELD_ABSENT;
-  let promptField = FIELD_ABSENT;
-  let completionField = FIELD_ABSENT;
-  let totalField = FIELD_ABSENT;
-  if (tokensKind === OBJECT) {
-    promptField = nullishInt(promptIs, prompt);
-    completionField = nullishInt(completionIs, completion);
-    totalField = nullishInt(totalIs, total);
-    if (promptField === INVALID || completionField === INVALID || totalField === INVALID) return false;
-    tokensIs = FIELD_VALUE;
-  } else if (tokensKind !== ABSENT) {
-    if (tokensKind !== NULL) return false;
-    tokensIs = FIELD_NULL;
-  }
-  const out = scanned;
-  out.typeIndex = typeIndex;
-  out.stepId = stepId;
-  out.nameKind = nameIs;
-  out.name = name;
-  out.indexKind = indexIs;
-  out.index = index;
-  out.durationKind = durationIs;
-  out.duration = duration;
-  out.tokensKind = tokensIs;
-  out.promptKind = promptField;
-  out.prompt = prompt;
-  out.completionKind = completionField;
-  out.completion = completion;
-  out.totalKind = totalField;
-  out.total = total;
-  out.costKind = costIs;
-  out.cost = costText;
-  out.modelKind = modelIs;
-  out.model = model;
-  out.large = largeKind === SPAN ? preview(b, largeStart, largeEnd, largeCanonical, largeAscii) : null;
-  return true;
-}
+  if (stepIdKind !== STRING) return undefined;
 
-function nullishValue<T>(kind: number, value: T): T | null {
-  return kind === FIELD_VALUE ? value : null;
-}
 
-type CompletedEvent = Extract<TraceEvent, { type: "step_completed" }>;
-
-/** The TraceEvent of a scanned payload: the objects sse.ts's validators build for it. */
-export function eventOf(s: ScannedEvent): TraceEvent {
-  const { stepId } = s;
-  if (s.typeIndex === STEP_STARTED) {
-    const event: { type: "step_started"; stepId: string; name?: string | null; stepIndex?: number | null } = { type: "step_started", stepId };
-    if (s.nameKind !== FIELD_ABSENT) event.name = nullishValue(s.nameKind, s.name);
-    if (s.indexKind !== FIELD_ABSENT) event.stepIndex = nullishValue(s.indexKind, s.index);
+  if (type === "step_started") {
+    const n = nullishString(nameKind, name);
+    const stepIndex = nullishInt(indexKind, index);
+    if (n === false || stepIndex === false) return undefined;
+    const event: { type: "step_started"; stepId: string; name?: string | null; stepIndex?: number | null } = { type, stepId };
+    if (n !== undefined) event.name = n;
+    if (stepIndex !== undefined) event.stepIndex = stepIndex;
     return event;
   }
-  if (s.typeIndex !== STEP_COMPLETED) {
-    const type = s.typeIndex === STEP_OUTPUT ? "step_output" : "step_input";
-    if (s.large === null) return { type, stepId };
-    return type === "step_output" ? { type, stepId, outputData: s.large } : { type, stepId, inputData: s.large };
+  if (type !== "step_completed") {
+    if (largeKind !== SPAN) return { type, stepId };
+    const data = preview(b, largeStart, largeEnd, largeCanonical, largeAscii);
+    return type === "step_output" ? { type, stepId, outputData: data } : { type, stepId, inputData: data };
+  }
+
+  const n = nullishString(nameKind, name);
+  const modelUsed = nullishString(modelKind, model);
+  if (n === false || modelUsed === false) return undefined;
+  let durationMs: number | null | undefined;
+  if (durationKind === NUMBER) {
+    if (!Number.isFinite(duration)) return undefined;
+    durationMs = duration;
+  } else if (durationKind !== ABSENT) {
+    if (durationKind !== NULL) return undefined;
+    durationMs = null;
+  }
+  let costUsd: string | null | undefined;
+  if (costKind === STRING) {
+    if (!isDecimal(costText)) return undefined;
+    costUsd = costText;
+  } else if (costKind === NUMBER) {
+    if (!Number.isFinite(costNumber)) return undefined;
+    costUsd = String(costNumber);
+  } else if (costKind !== ABSENT) {
+    if (costKind !== NULL) return undefined;
+    costUsd = null;
   }
   let tokens: CompletedEvent["tokens"];
-  if (s.tokensKind === FIELD_VALUE) {
-    if (s.promptKind !== FIELD_ABSENT && s.completionKind !== FIELD_ABSENT && s.totalKind !== FIELD_ABSENT) {
+  if (tokensKind === OBJECT) {
+    const p = nullishInt(promptIs, prompt);
+    const c = nullishInt(completionIs, completion);
+    const t = nullishInt(totalIs, total);
+    if (p === false || c === false || t === false) return undefined;
+    if (p !== undefined && c !== undefined && t !== undefined) {
       // One literal: the compact form the reducer keeps as is.
-      tokens = {
-        prompt: nullishValue(s.promptKind, s.prompt),
-        completion: nullishValue(s.completionKind, s.completion),
-        total: nullishValue(s.totalKind, s.total),
-      };
+      tokens = { prompt: p, completion: c, total: t };
     } else {
       tokens = {};
-      if (s.promptKind !== FIELD_ABSENT) tokens.prompt = nullishValue(s.promptKind, s.prompt);
-      if (s.completionKind !== FIELD_ABSENT) tokens.completion = nullishValue(s.completionKind, s.completion);
-      if (s.totalKind !== FIELD_ABSENT) tokens.total = nullishValue(s.totalKind, s.total);
+      if (p !== undefined) tokens.prompt = p;
+      if (c !== undefined) tokens.completion = c;
+      if (t !== undefined) tokens.total = t;
     }
-  } else if (s.tokensKind === FIELD_NULL) {
+  } else if (tokensKind !== ABSENT) {
+    if (tokensKind !== NULL) return undefined;
     tokens = null;
   }
-  const type = "step_completed";
-  if (
-    s.nameKind !== FIELD_ABSENT &&
-    s.large !== null &&
-    s.durationKind !== FIELD_ABSENT &&
-    tokens !== undefined &&
-    s.costKind !== FIELD_ABSENT &&
-    s.modelKind !== FIELD_ABSENT
-  ) {
+  if (n !== undefined && largeKind === SPAN && durationMs !== undefined && tokens !== undefined && costUsd !== undefined && modelUsed !== undefined) {
     // Every field: one literal, without a property added at a time.
-    return {
-      type,
-      stepId,
-      name: nullishValue(s.nameKind, s.name),
-      output: s.large,
-      durationMs: nullishValue(s.durationKind, s.duration),
-      tokens,
-      costUsd: nullishValue(s.costKind, s.cost),
-      modelUsed: nullishValue(s.modelKind, s.model),
-    };
+    const output = preview(b, largeStart, largeEnd, largeCanonical, largeAscii);
+    return { type, stepId, name: n, output, durationMs, tokens, costUsd, modelUsed };
   }
   const event: CompletedEvent = { type, stepId };
-  if (s.nameKind !== FIELD_ABSENT) event.name = nullishValue(s.nameKind, s.name);
-  if (s.large !== null) event.output = s.large;
-  if (s.durationKind !== FIELD_ABSENT) event.durationMs = nullishValue(s.durationKind, s.duration);
+  if (n !== undefined) event.name = n;
+  if (largeKind === SPAN) event.output = preview(b, largeStart, largeEnd, largeCanonical, largeAscii);
+  if (durationMs !== undefined) event.durationMs = durationMs;
   if (tokens !== undefined) event.tokens = tokens;
-  if (s.costKind !== FIELD_ABSENT) event.costUsd = nullishValue(s.costKind, s.cost);
-  if (s.modelKind !== FIELD_ABSENT) event.modelUsed = nullishValue(s.modelKind, s.model);
+  if (costUsd !== undefined) event.costUsd = costUsd;
+  if (modelUsed !== undefined) event.modelUsed = modelUsed;
   return event;
 }

@@ -11,8 +11,7 @@ import { redactSecrets } from "./redact.js";
 import { redactError, sanitizeLine } from "./sanitize.js";
 import type { StepTrace, Trace } from "./schemas.js";
 import type { MonitorSignal, ReceivedEvent } from "./signals.js";
-import type { RawFrame, SseBatch } from "./sse.js";
-import { createStreamDecoder } from "./sseThread.js";
+import { createSseDecoder, type RawFrame, type SseBatch } from "./sse.js";
 import { sleep } from "./sleep.js";
 
 /** The part of TraceClient the monitor uses (tests and other transports can supply their own). */
@@ -184,7 +183,6 @@ export async function monitorRun(options: MonitorOptions): Promise<MonitorResult
     const sentLastEventId = lastEventId;
     let watchdog: NodeJS.Timeout | undefined;
     let iterator: AsyncIterator<Uint8Array> | undefined;
-    let stopDecoder = (): void => undefined;
     try {
       let body: AsyncIterable<Uint8Array>;
       const disarmGiveUp = abortAtGiveUp(connection);
@@ -229,31 +227,11 @@ export async function monitorRun(options: MonitorOptions): Promise<MonitorResult
       };
       armWatchdog(idleTimeoutMs);
 
-      // Batches may come after push returns (the decoding thread): the terminal event
-      // is noticed in onBatch, which then stops the connection.
-      let terminal: TerminalStatus | null = null;
-      let decoderError: Error | null = null;
-      const decoder = createStreamDecoder({
+      const decoder = createSseDecoder({
         now,
         ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
         ...(options.onRawFrame === undefined ? {} : { onRawFrame: options.onRawFrame }),
-        onBatch: (batch) => {
-          if (terminal !== null) return;
-          if (batch.events.length > 0 && !openedReported) {
-            openedReported = true;
-            const firstId = batch.events[0]?.id;
-            const resumed = firstId !== undefined && firstId !== firstEventIdEver;
-            onSignal({ type: "stream/opened", at: now(), resumed });
-          }
-          terminal = report(batch);
-          if (terminal !== null) connection.abort();
-        },
-        onError: (error) => {
-          decoderError = error;
-          connection.abort(error);
-        },
       });
-      stopDecoder = () => decoder.close();
       let received = false;
       iterator = body[Symbol.asyncIterator]();
       for (;;) {
@@ -261,36 +239,31 @@ export async function monitorRun(options: MonitorOptions): Promise<MonitorResult
         try {
           next = await iterator.next();
         } catch (err) {
-          if (terminal !== null) return { kind: "terminal", status: terminal };
           signal.throwIfAborted();
-          const reason = idle
-            ? `no data for ${formatSeconds(idleTimeoutMs)}`
-            : decoderError !== null
-              ? `decoding failed: ${oneLine(decoderError)}`
-              : `connection lost: ${oneLine(err)}`;
+          const reason = idle ? `no data for ${formatSeconds(idleTimeoutMs)}` : `connection lost: ${oneLine(err)}`;
           return { kind: "closed", reason, opened: true };
         }
-        if (next.done) {
-          try {
-            await decoder.end();
-          } catch (err) {
-            return { kind: "closed", reason: `decoding failed: ${oneLine(err)}`, opened: true };
+        const batch = next.done ? decoder.end() : decoder.push(next.value);
+        if (!next.done) {
+          lastByteAt = performance.now();
+          lastContactAt = now();
+          if (!received) {
+            received = true;
+            // Data flows again: the next failure starts the backoff from its base.
+            failures = 0;
           }
-          if (terminal !== null) return { kind: "terminal", status: terminal };
-          return { kind: "closed", reason: "the stream ended before the run did", opened: true };
         }
-        lastByteAt = performance.now();
-        lastContactAt = now();
-        if (!received) {
-          received = true;
-          // Data flows again: the next failure starts the backoff from its base.
-          failures = 0;
+        if (batch.events.length > 0 && !openedReported) {
+          openedReported = true;
+          const firstId = batch.events[0]?.id;
+          const resumed = firstId !== undefined && firstId !== firstEventIdEver;
+          onSignal({ type: "stream/opened", at: now(), resumed });
         }
-        decoder.push(next.value);
+        const terminal = report(batch);
         if (terminal !== null) return { kind: "terminal", status: terminal };
+        if (next.done) return { kind: "closed", reason: "the stream ended before the run did", opened: true };
       }
     } finally {
-      stopDecoder();
       clearTimeout(watchdog);
       signal.removeEventListener("abort", stopConnection);
       connection.abort();

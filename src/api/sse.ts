@@ -25,11 +25,11 @@
 // quotes) is ASCII and never inside a multi-byte sequence, so this reads the same
 // characters as decoding the whole stream (invalid bytes become U+FFFD).
 // Nothing here throws on bad input: unknown types and bad frames are counted.
-import { eventOf, scanned } from "./eventScan.js";
+import { BytePattern, viewOf } from "./bytes.js";
+import { forgetBuffers, scanEvent, SCANNED_TYPES, type ScannedType } from "./eventScan.js";
 import { toPreview } from "./preview.js";
 import { EVENT_PAYLOADS, type TraceEvent, type TraceEventType, type WireEventType } from "./schemas.js";
 import type { ReceivedEvent } from "./signals.js";
-import { asBuffer, createFrameReader, type FrameSink } from "./sseFrames.js";
 
 /**
  * Default limit on one frame: the bytes from the end of the previous frame to the
@@ -78,99 +78,378 @@ export interface SseDecoder {
   end(): SseBatch;
 }
 
-export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
-  const now = options.now ?? Date.now;
-  const onRawFrame = options.onRawFrame;
-  const sink = new BatchSink();
-  const reader = createFrameReader(
-    {
-      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
-      onRawFrame:
-        onRawFrame === undefined
-          ? undefined
-          : (event, data, id) => onRawFrame(id === undefined ? { event, data, at: sink.at } : { event, data, id, at: sink.at }),
-    },
-    sink,
-  );
-  return {
-    push(bytes: Uint8Array): SseBatch {
-      sink.at = now();
-      reader.push(asBuffer(bytes));
-      return sink.take();
-    },
-    end(): SseBatch {
-      sink.at = now();
-      reader.end();
-      return sink.take();
-    },
-  };
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const COLON = 0x3a;
+const DIGIT0 = 0x30;
+const DIGIT9 = 0x39;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const EMPTY = Buffer.alloc(0);
+const LF_BYTES = Buffer.from([LF]);
+
+const DATA = BytePattern.of("data");
+const EVENT = BytePattern.of("event");
+const ID = BytePattern.of("id");
+const RETRY = BytePattern.of("retry");
+const ID_PREFIX = BytePattern.of("id: ");
+const EVENT_PREFIX = BytePattern.of("event: ");
+const DATA_PREFIX = BytePattern.of("data: ");
+const SCANNED_NAMES: readonly (readonly [BytePattern, ScannedType])[] = SCANNED_TYPES.map((type) => [BytePattern.of(type), type]);
+
+/** The scanned type named by the viewed bytes [start, end), or null. */
+function scannedType(view: DataView, start: number, end: number): ScannedType | null {
+  for (let k = 0; k < SCANNED_NAMES.length; k++) {
+    const [name, type] = SCANNED_NAMES[k] as readonly [BytePattern, ScannedType];
+    if (name.is(view, start, end)) return type;
+  }
+  return null;
 }
 
-/** Frames to a batch of ReceivedEvents (scanned events built here, others by the reference path). */
-export class BatchSink implements FrameSink {
-  /** Arrival time of the chunk being decoded. */
-  at = 0;
-  private events: ReceivedEvent[] = [];
-  private malformedReasons: string[] = [];
-  private unknown = 0;
-  private retryMs: number | null = null;
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
 
-  take(): SseBatch {
-    const batch: SseBatch = { events: this.events, malformed: this.malformedReasons, unknown: this.unknown, retryMs: this.retryMs };
-    this.events = [];
-    this.malformedReasons = [];
-    this.unknown = 0;
-    this.retryMs = null;
+export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const now = options.now ?? Date.now;
+  const onRawFrame = options.onRawFrame;
+
+  // The batch being filled during one push.
+  let events: ReceivedEvent[] = [];
+  let malformed: string[] = [];
+  let unknown = 0;
+  let retryMs: number | null = null;
+  let at = 0;
+
+  // Stream start: bytes held while they may still be a BOM split across chunks.
+  let atStreamStart = true;
+  let head: Buffer = EMPTY;
+  // The last chunk ended with CR: a leading LF of the next one completes a CRLF.
+  let pendingCr = false;
+  // The chunk being fed: a frame still open when its push ends copies what it views of it.
+  let chunk: Buffer = EMPTY;
+  // The line cut by the end of the last chunk: copies of its pieces, and its length.
+  let partial: Buffer[] = [];
+  let partialBytes = 0;
+
+  // The frame in progress: bytes of its complete lines (LF included), its fields.
+  let frameBytes = 0;
+  // Over the limit: its lines are dropped up to its blank line.
+  let skipping = false;
+  let eventType: string | undefined;
+  let scanned: ScannedType | null = null;
+  let id: string | undefined;
+  // The first data line as a range of a buffer; further lines as copies.
+  let data: Buffer | null = null;
+  let dataStart = 0;
+  let dataEnd = 0;
+  let moreData: Buffer[] | null = null;
+
+  function takeBatch(): SseBatch {
+    const batch: SseBatch = { events, malformed, unknown, retryMs };
+    events = [];
+    malformed = [];
+    unknown = 0;
+    retryMs = null;
     return batch;
   }
 
-  scannedEvent(id: string | undefined): void {
-    this.add(eventOf(scanned), id);
+  function resetFrame(): void {
+    eventType = undefined;
+    scanned = null;
+    id = undefined;
+    data = null;
+    moreData = null;
   }
 
-  /** An event decoded elsewhere (the decoding thread's results). */
-  add(event: TraceEvent, id: string | undefined): void {
-    const { at } = this;
-    this.events.push(id === undefined ? { event, at } : { event, id, at });
+  /** The chunk without a leading BOM; null while its first bytes may still be one. */
+  function dropBom(bytes: Buffer): Buffer | null {
+    const start = head.length === 0 ? bytes : Buffer.concat([head, bytes]);
+    if (start.length < BOM.length && BOM.subarray(0, start.length).equals(start)) {
+      head = Buffer.from(start);
+      return null;
+    }
+    atStreamStart = false;
+    head = EMPTY;
+    return start.subarray(0, BOM.length).equals(BOM) ? start.subarray(BOM.length) : start;
+  }
+
+  function normalizeLineEnds(bytes: Buffer): Buffer {
+    let from = 0;
+    if (pendingCr) {
+      pendingCr = false;
+      if (bytes[0] === LF) from = 1;
+    }
+    let cr = bytes.indexOf(CR, from);
+    if (cr === -1) return from === 0 ? bytes : bytes.subarray(from);
+    const out = Buffer.allocUnsafe(bytes.length - from);
+    let length = 0;
+    while (cr !== -1) {
+      length += bytes.copy(out, length, from, cr);
+      out[length++] = LF;
+      from = cr + 1;
+      if (from === bytes.length) pendingCr = true;
+      else if (bytes[from] === LF) from++;
+      cr = bytes.indexOf(CR, from);
+    }
+    length += bytes.copy(out, length, from);
+    return out.subarray(0, length);
+  }
+
+  function feed(b: Buffer): void {
+    chunk = b;
+    let p = 0;
+    if (partialBytes > 0) {
+      const lf = b.indexOf(LF);
+      if (lf === -1) {
+        keepPartial(b, 0, b.length);
+        return;
+      }
+      if (skipping) {
+        // The rest of a line of a dropped frame.
+        partialBytes = 0;
+      } else {
+        const line = Buffer.concat([...partial, b.subarray(0, lf)]);
+        partial = [];
+        partialBytes = 0;
+        onLine(line, 0, line.length);
+      }
+      p = lf + 1;
+    }
+    for (;;) {
+      if (frameBytes === 0 && !skipping) {
+        const next = commonFrame(b, p);
+        if (next !== -1) {
+          p = next;
+          continue;
+        }
+      }
+      const lf = b.indexOf(LF, p);
+      if (lf === -1) break;
+      onLine(b, p, lf);
+      p = lf + 1;
+    }
+    if (p < b.length) keepPartial(b, p, b.length);
+  }
+
+  /**
+   * The common frame: an optional `id: ` line, `event: <scanned type>`, one `data: `
+   * line and the blank line, whole in b at p, decoded without the line-by-line path
+   * (which handles every other frame); returns the index past it, or -1 to leave it
+   * to that path.
+   */
+  function commonFrame(b: Buffer, p: number): number {
+    if (onRawFrame !== undefined) return -1;
+    const view = viewOf(b);
+    let line = p;
+    let frameId: string | undefined;
+    if (ID_PREFIX.at(view, line)) {
+      const idEnd = b.indexOf(LF, line + ID_PREFIX.length);
+      if (idEnd === -1) return -1;
+      for (let k = line + ID_PREFIX.length; k < idEnd; k++) if (b[k] === 0) return -1;
+      frameId = b.toString("utf8", line + ID_PREFIX.length, idEnd);
+      line = idEnd + 1;
+    }
+    if (!EVENT_PREFIX.at(view, line)) return -1;
+    const typeEnd = b.indexOf(LF, line + EVENT_PREFIX.length);
+    if (typeEnd === -1) return -1;
+    const type = scannedType(view, line + EVENT_PREFIX.length, typeEnd);
+    if (type === null || !DATA_PREFIX.at(view, typeEnd + 1)) return -1;
+    const dataStart = typeEnd + 1 + DATA_PREFIX.length;
+    const dataEnd = b.indexOf(LF, dataStart);
+    // (Bounds first: a read past the end would make V8 drop this function's optimised code.)
+    if (dataEnd === -1 || dataEnd + 1 >= b.length || b[dataEnd + 1] !== LF || dataEnd + 2 - p > maxFrameBytes) return -1;
+    const event = scanEvent(type, b, dataStart, dataEnd);
+    if (event === undefined) decodeMessage(type, b.toString("utf8", dataStart, dataEnd), frameId);
+    else events.push(frameId === undefined ? { event, at } : { event, id: frameId, at });
+    return dataEnd + 2;
+  }
+
+  function keepPartial(b: Buffer, start: number, end: number): void {
+    partialBytes += end - start;
+    if (skipping) return;
+    if (frameBytes + partialBytes > maxFrameBytes) dropFrame();
+    else partial.push(Buffer.from(b.subarray(start, end)));
+  }
+
+  /**
+   * The end of a push: a frame still open stops viewing the chunk (the caller may reuse
+   * it), and nothing else keeps it (an 8 MB line must not outlive its frame).
+   */
+  function finishPush(): void {
+    if (data !== null && data === chunk) {
+      data = Buffer.from(data.subarray(dataStart, dataEnd));
+      dataStart = 0;
+      dataEnd = data.length;
+    }
+    chunk = EMPTY;
+    forgetBuffers();
+  }
+
+  /** One complete line b[start, end), its LF excluded. */
+  function onLine(b: Buffer, start: number, end: number): void {
+    if (skipping) {
+      if (start === end) {
+        skipping = false;
+        frameBytes = 0;
+      }
+      return;
+    }
+    frameBytes += end - start + 1;
+    if (start === end) {
+      const size = frameBytes;
+      frameBytes = 0;
+      if (size > maxFrameBytes) malformed.push(frameTooLarge());
+      else if (data !== null) dispatch();
+      resetFrame();
+      return;
+    }
+    if (frameBytes > maxFrameBytes) dropFrame();
+    else if (b[start] !== COLON) onField(b, start, end);
+  }
+
+  function frameTooLarge(): string {
+    return `frame over ${String(maxFrameBytes)} bytes`;
+  }
+
+  /** The frame in progress is over the limit: forget it, skip to its end. */
+  function dropFrame(): void {
+    malformed.push(frameTooLarge());
+    resetFrame();
+    partial = [];
+    skipping = true;
+  }
+
+  function onField(b: Buffer, start: number, end: number): void {
+    const view = viewOf(b);
+    let colon = start;
+    while (colon < end && b[colon] !== COLON) colon++;
+    let value = colon;
+    if (colon < end) value = b[colon + 1] === SPACE && colon + 1 < end ? colon + 2 : colon + 1;
+    switch (b[start]) {
+      case 0x64:
+        if (DATA.is(view, start, colon)) addData(b, value, end);
+        return;
+      case 0x65:
+        if (EVENT.is(view, start, colon)) setEventType(b, value, end);
+        return;
+      case 0x69:
+        if (ID.is(view, start, colon)) setId(b, value, end);
+        return;
+      case 0x72:
+        if (RETRY.is(view, start, colon)) setRetry(b, value, end);
+        return;
+    }
+  }
+
+  function addData(b: Buffer, start: number, end: number): void {
+    if (data === null) {
+      data = b;
+      dataStart = start;
+      dataEnd = end;
+    } else {
+      (moreData ??= []).push(LF_BYTES, Buffer.from(b.subarray(start, end)));
+    }
+  }
+
+  function setEventType(b: Buffer, start: number, end: number): void {
+    scanned = scannedType(viewOf(b), start, end);
+    eventType = scanned ?? (start === end ? undefined : b.toString("utf8", start, end));
+  }
+
+  function setId(b: Buffer, start: number, end: number): void {
+    for (let k = start; k < end; k++) if (b[k] === 0) return;
+    id = b.toString("utf8", start, end);
+  }
+
+  function setRetry(b: Buffer, start: number, end: number): void {
+    if (start === end) return;
+    for (let k = start; k < end; k++) {
+      const c = b[k] as number;
+      if (c < DIGIT0 || c > DIGIT9) return;
+    }
+    retryMs = parseInt(b.toString("latin1", start, end), 10);
+  }
+
+  function dispatch(): void {
+    let b = data as Buffer;
+    let start = dataStart;
+    let end = dataEnd;
+    if (moreData !== null) {
+      b = Buffer.concat([b.subarray(start, end), ...moreData]);
+      start = 0;
+      end = b.length;
+    }
+    let text: string | undefined;
+    if (onRawFrame !== undefined) {
+      text = b.toString("utf8", start, end);
+      const raw = { event: eventType ?? "", data: text, at };
+      onRawFrame(id === undefined ? raw : { ...raw, id });
+    }
+    const event = scanned === null ? undefined : scanEvent(scanned, b, start, end);
+    if (event === undefined) decodeMessage(eventType, text ?? b.toString("utf8", start, end), id);
+    else events.push(id === undefined ? { event, at } : { event, id, at });
   }
 
   /** The reference path: one frame's data as text. */
-  message(eventType: string | undefined, data: string, id: string | undefined): void {
-    const decoded = decodeMessage(eventType, data);
-    if (decoded === null) this.unknown += 1;
-    else if (typeof decoded === "string") this.malformedReasons.push(decoded);
-    else this.add(decoded, id);
+  function decodeMessage(declaredType: string | undefined, text: string, frameId: string | undefined): void {
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      malformed.push("invalid JSON");
+      return;
+    }
+    const isObject = isRecord(payload);
+    let wireType = declaredType;
+    if (wireType === undefined && isObject) {
+      const declared = (payload as Record<string, unknown>)["eventType"];
+      if (typeof declared === "string") wireType = declared;
+    }
+    if (wireType === undefined) {
+      if (isObject) unknown += 1;
+      else malformed.push("payload is not a JSON object");
+      return;
+    }
+    const event = decodeEvent(wireType, payload);
+    if (event === null) {
+      unknown += 1;
+      return;
+    }
+    if (typeof event === "string") {
+      malformed.push(`invalid ${wireType}: ${event}`);
+      return;
+    }
+    events.push(frameId === undefined ? { event, at } : { event, id: frameId, at });
   }
 
-  malformed(reason: string): void {
-    this.malformedReasons.push(reason);
-  }
-
-  retry(ms: number): void {
-    this.retryMs = ms;
-  }
-}
-
-/**
- * The reference path for one frame's data: the event, null for a frame of an unknown
- * type (or none), or why it is malformed.
- */
-function decodeMessage(declaredType: string | undefined, text: string): TraceEvent | string | null {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(text);
-  } catch {
-    return "invalid JSON";
-  }
-  const isObject = isRecord(payload);
-  let wireType = declaredType;
-  if (wireType === undefined && isObject) {
-    const declared = (payload as Record<string, unknown>)["eventType"];
-    if (typeof declared === "string") wireType = declared;
-  }
-  if (wireType === undefined) return isObject ? null : "payload is not a JSON object";
-  const event = decodeEvent(wireType, payload);
-  return typeof event === "string" ? `invalid ${wireType}: ${event}` : event;
+  return {
+    push(bytes: Uint8Array): SseBatch {
+      at = now();
+      let b: Buffer | null = asBuffer(bytes);
+      if (atStreamStart) b = dropBom(b);
+      if (b !== null) {
+        b = normalizeLineEnds(b);
+        if (b.length > 0) feed(b);
+        finishPush();
+      }
+      return takeBatch();
+    },
+    end(): SseBatch {
+      at = now();
+      // A line or frame not closed is dropped; a new stream may follow.
+      atStreamStart = true;
+      head = EMPTY;
+      pendingCr = false;
+      partial = [];
+      partialBytes = 0;
+      frameBytes = 0;
+      skipping = false;
+      resetFrame();
+      return takeBatch();
+    },
+  };
 }
 
 /**
