@@ -146,7 +146,7 @@ describe("the key echoed by a server in text the watch prints", () => {
     expect(plain?.stdout).toContain(`Fetch  ${MASK} data`);
     expect(plain?.stdout).toContain(`busy for ${MASK}`);
     expect(ndjson?.stdout).toContain(`upstream 503 ${MASK} `);
-    expect(json?.stdout).toContain(`"modelUsed": "gpt-4o ${MASK} "`);
+    expect(json?.stdout).toContain(`"modelUsed":"gpt-4o ${MASK} "`);
   });
 
   it("read from --api-key-file instead of the environment", async () => {
