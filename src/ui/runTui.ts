@@ -25,6 +25,7 @@ import { armTerminalRestore, restoreTerminal } from "./terminal.js";
 import type { QuitKey } from "./viewReducer.js";
 
 export { restoreTerminal } from "./terminal.js";
+// Tells that the bundled Ink draws through the row cache (test/ui/tuiBundle.test.ts).
 export { rowCacheFrames } from "./inkRowCache.js";
 
 /** A saved trace (`noukai-top view`): shown at once, connection "offline", nothing live. */
@@ -102,7 +103,8 @@ export interface RunTuiResult {
 /**
  * React picks its development or production build from NODE_ENV when it is first loaded
  * (the development one is several times slower per frame). Ink, React and the screen are
- * loaded here, after NODE_ENV is settled, and never by the CLI's other paths.
+ * loaded here, after NODE_ENV is settled, and never by the CLI's other paths. (The bundled
+ * build holds React's production build only.)
  */
 async function loadScreen() {
   process.env["NODE_ENV"] ??= "production";
@@ -129,7 +131,7 @@ function feedFor(opts: RunTuiOptions, store: RunStore): Feed {
     const { flow } = opts;
     let opened: Promise<TraceClient> | null = null;
     const openClient = (): Promise<TraceClient> => (opened ??= opts.openClient());
-    // The source's requests (keys) can only come after the first frame, like the stream.
+    // Keys (the detail's attempts, r, e) use the client too: whichever comes first makes it.
     const client: Pick<TraceClient, "trace" | "stepAttempts"> = {
       trace: async (...args) => (await openClient()).trace(...args),
       stepAttempts: async (...args) => (await openClient()).stepAttempts(...args),

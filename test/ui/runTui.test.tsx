@@ -38,9 +38,10 @@ function start(
   executionId: string,
   io: { stdin: FakeStdin; stdout: FakeStdout },
   signal = new AbortController().signal,
+  openClient = () => Promise.resolve(client),
 ): ReturnType<typeof runTui> {
   const opts: RunTuiOptions = {
-    openClient: () => Promise.resolve(client),
+    openClient,
     flow,
     flowLabel: `${flow.org}/${flow.project}/${flow.slug}`,
     executionId,
@@ -140,6 +141,26 @@ describe("runTui", () => {
     expect(content.attempts.get("spell-check#")?.map((a) => a.status)).toEqual(["failed", "completed"]);
     stdin.type("q");
     await done;
+  });
+
+  it("draws the first frame before it asks for the client, and asks once", async () => {
+    const executionId = await server.submitRun("acme/spelling/grade-3");
+    const stdin = new FakeStdin(true);
+    const stdout = new FakeStdout(100, 30);
+    const screensAtOpen: string[] = [];
+    const done = start(GRADE3, executionId, { stdin, stdout }, undefined, () => {
+      screensAtOpen.push(stdout.text());
+      return Promise.resolve(client);
+    });
+    await until(() => stdout.text().includes("✓ final"), "the final trace", 15_000);
+    // The retried step's detail asks for its attempts: from the same client.
+    const mark = stdout.output.length;
+    stdin.type("/spell\r\r");
+    await until(() => /1 ✗ failed/.test(stdout.text(mark)) && /2 ✓ completed/.test(stdout.text(mark)), "both attempts");
+    stdin.type("q");
+    expect((await done).error).toBeNull();
+    expect(screensAtOpen).toHaveLength(1);
+    expect(screensAtOpen[0]).toContain(executionId);
   });
 
   it("shows why a run cannot be monitored, and returns that error", async () => {
