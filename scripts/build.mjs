@@ -39,7 +39,7 @@ const FETCH_CHECK = '"function"!=typeof fetch';
 
 const screenBundle = {
   name: "noukai-top-screen",
-  async resolveId(source, importer) {
+  resolveId(source, importer) {
     if (importer === undefined) return null;
     // src/ui/inkInternals.ts finds Ink's Output and tokenizer by file path, which in the
     // bundle would load a second Ink: here they are the modules the bundled Ink imports.
@@ -68,8 +68,7 @@ const screenBundle = {
     // Yoga's loader fetches its data: URI when `fetch` is a function. In Node the first look
     // at `fetch` loads Node's own fetch (its copy of undici, ~30 ms before the first frame),
     // only to decode base64, which the loader otherwise does at once: it is told there is none.
-    const checks = code.split(FETCH_CHECK).length - 1;
-    if (checks === 0) throw new Error(`yoga-layout's loader has changed: no ${FETCH_CHECK} in ${id}`);
+    if (!code.includes(FETCH_CHECK)) throw new Error(`yoga-layout's loader has changed: no ${FETCH_CHECK} in ${id}`);
     return { code: code.replaceAll(FETCH_CHECK, "true"), map: null };
   },
 };
@@ -88,10 +87,11 @@ const bundle = await rolldown({
   // React's production build (the development one is several times slower per frame);
   // only React reads NODE_ENV, and the bundle carries one build instead of both.
   transform: { define: { "process.env.NODE_ENV": JSON.stringify("production") } },
-  onLog(level, log) {
+  onLog(level, log, print) {
     // A warning here (an import that cannot be resolved, a name that is missing) would be a
     // broken screen at run time: fail the build instead.
-    throw new Error(`bundling the TUI: ${log.message}`);
+    if (level === "warn") throw new Error(`bundling the TUI: ${log.message}`);
+    print(level, log);
   },
 });
 const { output } = await bundle.generate({ format: "esm", codeSplitting: false, sourcemap: true });
