@@ -91,6 +91,8 @@ export class MonitorError extends Error {
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 90_000;
 export const DEFAULT_GIVE_UP_AFTER_MS = 300_000;
+/** What a request made after the give-up deadline gets at most (less when --give-up-after is shorter). */
+const LAST_ATTEMPT_GRACE_MS = 5_000;
 export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1_000, capMs: 30_000 };
 /** A server's `retry:` hint is clamped to this range (0 or 1e11 must not storm or stall). */
 export const SERVER_RETRY_MIN_MS = 1_000;
@@ -300,17 +302,30 @@ export async function monitorRun(options: MonitorOptions): Promise<MonitorResult
    * Aborts `controller` with a transient timeout when the give-up deadline (giveUpAfterMs
    * after the last contact) passes; returns what disarms it. Without it, a server that
    * accepts connections and never answers would hold a request for undici's 30 s headers
-   * timeout (and a GET for its retries on top), whatever --give-up-after says. Once the
-   * deadline has passed no timer is armed: the check after the outcome gives up.
+   * timeout (and a GET for its retries on top), whatever --give-up-after says. A request
+   * made once the deadline has passed (the last attempt after a wait that ran up to it)
+   * gets LAST_ATTEMPT_GRACE_MS at most; the check after the outcome then gives up.
    */
   function abortAtGiveUp(controller: AbortController): () => void {
     const remainingMs = giveUpAfterMs - (now() - lastContactAt);
-    if (remainingMs <= 0) return () => undefined;
-    const timer = setTimeout(() => {
-      const summary = `no answer within ${formatSeconds(giveUpAfterMs)}`;
-      controller.abort(new ApiError({ kind: "timeout", transient: true, summary }));
-    }, remainingMs);
-    return () => clearTimeout(timer);
+    if (remainingMs > 0) return abortAfter(controller, remainingMs, giveUpAfterMs);
+    const graceMs = Math.min(giveUpAfterMs, LAST_ATTEMPT_GRACE_MS);
+    return abortAfter(controller, graceMs, graceMs);
+  }
+
+  /**
+   * Runs one request of the end (the final Trace, one step's attempts) with a signal that
+   * also aborts when it gets no answer within giveUpAfterMs: they come after the stream
+   * ended, and a server that stalls them must not hold the watch past --give-up-after.
+   */
+  async function withinGiveUp<T>(load: (requestSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = new AbortController();
+    const disarm = abortAfter(deadline, giveUpAfterMs, giveUpAfterMs);
+    try {
+      return await load(AbortSignal.any([signal, deadline.signal]));
+    } finally {
+      disarm();
+    }
   }
 
   /** The run status out of band: job status, else the trace's run summary. Null when unknown or not over. */
@@ -373,7 +388,7 @@ export async function monitorRun(options: MonitorOptions): Promise<MonitorResult
     let trace: Trace | null = null;
     let traceError: string | null = null;
     try {
-      trace = await client.trace(flow, executionId, { signal });
+      trace = await withinGiveUp((requestSignal) => client.trace(flow, executionId, { signal: requestSignal }));
     } catch (error) {
       signal.throwIfAborted();
       // Said, not swallowed: without the trace the summary is the live stream's view.
@@ -397,7 +412,9 @@ export async function monitorRun(options: MonitorOptions): Promise<MonitorResult
         const step = retried[nextIndex++] as StepTrace;
         const loopIndex = step.loopIndex ?? null;
         try {
-          const { attempts } = await client.stepAttempts(flow, executionId, step.stepId, { signal, loopIndex });
+          const { attempts } = await withinGiveUp((requestSignal) =>
+            client.stepAttempts(flow, executionId, step.stepId, { signal: requestSignal, loopIndex }),
+          );
           result.set(attemptsKey(step.stepId, loopIndex), attempts);
           onSignal({ type: "attempts/loaded", stepId: step.stepId, loopIndex, attempts, at: now() });
         } catch {
@@ -434,6 +451,14 @@ function countByReason(reasons: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const reason of reasons) counts.set(reason, (counts.get(reason) ?? 0) + 1);
   return counts;
+}
+
+/** Aborts `controller` after `ms` with a transient timeout saying "no answer within `shownMs`"; returns what disarms it. */
+function abortAfter(controller: AbortController, ms: number, shownMs: number): () => void {
+  const timer = setTimeout(() => {
+    controller.abort(new ApiError({ kind: "timeout", transient: true, summary: `no answer within ${formatSeconds(shownMs)}` }));
+  }, ms);
+  return () => clearTimeout(timer);
 }
 
 function formatSeconds(ms: number): string {

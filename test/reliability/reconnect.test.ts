@@ -87,12 +87,16 @@ describe("idle is not failure", () => {
   });
 });
 
-/** Accepts TCP connections and never answers (a dead proxy, a hung server). */
-async function startBlackHole(): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
+/**
+ * Accepts TCP connections and never answers (a dead proxy, a hung server); with `first`,
+ * the first connection gets that raw HTTP answer instead.
+ */
+async function startBlackHole(first?: string): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
   const sockets = new Set<Socket>();
   let connections = 0;
   const server: Server = createServer((socket) => {
     connections += 1;
+    if (connections === 1 && first !== undefined) socket.end(first);
     sockets.add(socket);
     socket.on("error", () => undefined);
     socket.on("close", () => sockets.delete(socket));
@@ -137,6 +141,34 @@ describe("--give-up-after bounds requests that never get an answer", () => {
     } finally {
       await hole.close();
     }
+  });
+
+  it("the last attempt, made when the wait before it ran up to the deadline, is bounded too: exit 3", async () => {
+    // The first open fails at once (no contact); the wait before the next one is cut at the
+    // deadline (no backoff scale here), so that attempt starts with no time left. Unbounded,
+    // it would wait for undici's 30 s headers timeout.
+    const hole = await startBlackHole("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 11\r\nconnection: close\r\n\r\nbad gateway");
+    try {
+      const cli = startWatch(hole.url, { format: "plain", extra: ["--give-up-after", "400ms"], env: cliEnv({ NOUKAI_API_KEY: SECRET_KEY }) });
+      const result = await endsWithin(cli, 10_000);
+      expect(result.code).toBe(3);
+      expect(result.stderr).toMatch(/^noukai-top: cannot monitor run exec-1: no answer from the server for 0\.\d s \(last: no answer within 0\.4 s\)\n$/);
+      expect(hole.connections()).toBe(2);
+    } finally {
+      await hole.close();
+    }
+  });
+
+  it("a final Trace whose answer stalls: the stream's summary and a warning, by --give-up-after", async () => {
+    const stalled = sseStream(["stall"], { contentType: "application/json" });
+    const server = await serve(runScript(RUN, { trace: [stalled] }));
+    const result = await endsWithin(startWatch(server.baseUrl, { format: "json", extra: ["--give-up-after", "400ms"] }), 10_000);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      "noukai-top: warning: the final trace could not be loaded (no answer within 0.4 s); the summary is the live stream's\n",
+    );
+    expect(JSON.parse(result.stdout)).toMatchObject({ type: "summary", status: "completed", costWithRetriesUsd: null });
+    expect(server.requestsOf("trace")).toHaveLength(1);
   });
 
   it("a run status check whose answer stalls after the stream ended: exit 3", async () => {
