@@ -149,6 +149,7 @@ async function watchWithTui(
       // The screen stays until q: the bell rings when the run ends (a bell moves no cursor).
       if (signal.type === "stream/ended") ring();
     },
+    onCannotMonitor: ring,
     ...(recorder === null ? {} : { onRawFrame: recorder.onRawFrame }),
   });
   restoreTerminal();

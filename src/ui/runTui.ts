@@ -78,6 +78,8 @@ export interface LiveTuiOptions extends TuiCommonOptions {
   readonly onSignal?: (signal: MonitorSignal) => void;
   /** Passed to the monitor: every raw frame as received (--record). */
   readonly onRawFrame?: (raw: RawFrame) => void;
+  /** Told when the watch cannot go on, as the screen shows it (--notify rings then, not after q). */
+  readonly onCannotMonitor?: (error: Error) => void;
 }
 
 export interface SourcedTuiOptions extends TuiCommonOptions {
@@ -277,6 +279,7 @@ export async function runTui(opts: RunTuiOptions): Promise<RunTuiResult> {
         store.flush();
         if (quit !== null) return;
         instance.rerender(screen(`${feed.kind === "live" ? "cannot monitor" : "cannot go on"}: ${error.message}`));
+        if (opts.source === undefined) opts.onCannotMonitor?.(error);
         if (!interactive) finish("run-ended");
       },
     );

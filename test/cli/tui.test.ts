@@ -1,5 +1,6 @@
 // view, replay and demo in a real terminal (a pty): the TUI opens on a saved trace and
-// on a replay, --notify rings while the screen is up (once, when the run ends), --record
+// on a replay, --notify rings while the screen is up (once, when the run ends or the watch
+// cannot go on), --record
 // works under the TUI, and the summary left after the screen fits a narrow terminal.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +10,7 @@ import { exportFileText } from "../../src/api/exportFile.js";
 import { Trace } from "../../src/api/schemas.js";
 import { ptyAvailable, spawnInPty, type PtyProcess } from "../helpers/pty.js";
 import { displayWidth } from "../../src/cli/format/style.js";
+import { reply, startSseServer } from "../helpers/sseServer.js";
 import { MAIN, cliEnv, ensureBuilt, runCli } from "./helpers.js";
 
 const TERMINAL_ENV = cliEnv({ TERM: "xterm-256color", LANG: "C.UTF-8", NO_COLOR: "1" });
@@ -69,6 +71,21 @@ describe.runIf(ptyAvailable())("the TUI of view, replay and demo", () => {
     expect(end.exitStatus).toBe(0);
     expect(pty.output().toString("utf8").split(BEL).length - 1).toBe(1);
     expect(afterScreen(pty).join("\n")).toMatch(/total: status completed, 12\/12 steps done/);
+  });
+
+  it("watch --notify: the bell rings when the screen says it cannot monitor, before q; exit 3", async () => {
+    const server = await startSseServer({ streams: [reply(404, { detail: { code: "RUN_NOT_FOUND", message: "no such run" } })] });
+    try {
+      const pty = spawnInPty(["node", MAIN, "exec-1", "--flow", "o/p/s", "--base-url", server.baseUrl, "--notify"], {
+        env: { ...TERMINAL_ENV, NOUKAI_API_KEY: "nk_test_tui_notify_0000" },
+      });
+      await pty.waitFor((text) => text.includes("cannot monitor") && text.includes(BEL), "the error on screen and the bell");
+      pty.write("q");
+      expect((await pty.done).exitStatus).toBe(3);
+      expect(pty.output().toString("utf8").split(BEL).length - 1).toBe(1);
+    } finally {
+      await server.close();
+    }
   });
 
   it("demo --record --notify under the TUI: the bell rings when the run ends, and the recording replays", async () => {
