@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { PREVIEW_MAX_CHARS } from "../../src/api/preview.js";
 import type { ReceivedEvent } from "../../src/api/signals.js";
 import { createSseDecoder, decodeEvent } from "../../src/api/sse.js";
+import { mulberry32 } from "../../src/server/random.js";
 
 interface Decoded {
   events: ReceivedEvent[];
@@ -204,16 +205,6 @@ describe("byte-level decoding agrees with JSON.parse and the validators", () => 
 // ---------------------------------------------------------------------------
 // Random payloads
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CHARS = ["a", "b", "Z", " ", "0", "9", '"', "\\", "/", "\n", "\t", "é", "€", "😀", "\u2028", "\u0001", "{", "]", ":", ","];
 const NUMBERS = ["0", "-0", "1", "-12", "1.5", "1.50", "1e3", "2E-2", "123456789012345", "1234567890123456789", "0.000123", "1e400"];
@@ -278,7 +269,7 @@ function randomPayload(random: () => number, type: string): string {
 
 describe("random payloads, formattings and chunkings", () => {
   it("agree with the reference (2,000 frames in 40 streams, cut at random places)", () => {
-    const random = prng(20260601);
+    const random = mulberry32(20260601);
     const types = ["step_started", "step_completed", "step_completed", "step_output", "step_input"];
     let frames = 0;
     for (let stream = 0; stream < 40; stream++) {

@@ -5,18 +5,8 @@ import { describe, expect, it } from "vitest";
 import { BodyError, schemaBodyReader } from "../../src/api/jsonBody.js";
 import { Trace } from "../../src/api/schemas.js";
 import { traceBodyReader } from "../../src/api/traceBody.js";
+import { mulberry32 } from "../../src/server/random.js";
 
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Outcome = { ok: true; value: unknown } | { ok: false; message: string };
 
@@ -121,7 +111,7 @@ function randomText(random: () => number, value: unknown): string {
 
 describe("traceBodyReader", () => {
   it("agrees with JSON.parse + zod on random traces, cut anywhere", () => {
-    const random = rng(42);
+    const random = mulberry32(42);
     let accepted = 0;
     let refused = 0;
     for (let round = 0; round < 600; round++) {
@@ -142,7 +132,7 @@ describe("traceBodyReader", () => {
   });
 
   it("agrees on valid traces with every field present", () => {
-    const random = rng(7);
+    const random = mulberry32(7);
     for (let round = 0; round < 50; round++) {
       const steps = Array.from({ length: 20 }, (_, i) => ({
         stepId: `step-${String(i)}`,
@@ -192,6 +182,6 @@ describe("traceBodyReader", () => {
     ["a step nested deeper than the scanner goes", `{"flowRun":{"id":"r","status":"c"},"steps":[{"stepId":"a","status":"ok","inputContext":${"[".repeat(80)}${"]".repeat(80)}}]}`],
   ])("gives the reference's verdict on %s", (_what, text) => {
     expectAgreement(text, []);
-    expectAgreement(text, randomCuts(rng(text.length), Buffer.byteLength(text)));
+    expectAgreement(text, randomCuts(mulberry32(text.length), Buffer.byteLength(text)));
   });
 });
