@@ -205,7 +205,6 @@ describe("byte-level decoding agrees with JSON.parse and the validators", () => 
 // ---------------------------------------------------------------------------
 // Random payloads
 
-
 const CHARS = ["a", "b", "Z", " ", "0", "9", '"', "\\", "/", "\n", "\t", "é", "€", "😀", "\u2028", "\u0001", "{", "]", ":", ","];
 const NUMBERS = ["0", "-0", "1", "-12", "1.5", "1.50", "1e3", "2E-2", "123456789012345", "1234567890123456789", "0.000123", "1e400"];
 const KEYS = ["stepId", "name", "stepIndex", "output", "outputData", "inputData", "durationMs", "tokens", "costUsd", "modelUsed", "eventType", "prompt", "completion", "total", "x", "1", "é", "__proto__"];

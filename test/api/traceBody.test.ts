@@ -7,7 +7,6 @@ import { Trace } from "../../src/api/schemas.js";
 import { traceBodyReader } from "../../src/api/traceBody.js";
 import { mulberry32 } from "../../src/server/random.js";
 
-
 type Outcome = { ok: true; value: unknown } | { ok: false; message: string };
 
 function read(reader: { push(chunk: Buffer): void; end(): unknown }, bytes: Buffer, cuts: readonly number[]): Outcome {
