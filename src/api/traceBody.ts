@@ -243,10 +243,18 @@ const FALSE = 5;
 /** An object (tokens) or any JSON value kept as a span (the contexts). */
 const SPAN = 6;
 
-/** A few strings recur over thousands of steps (statuses, models): one string each. */
+/**
+ * A few strings recur over thousands of steps (statuses, models), and a step of a
+ * sequence usually starts at the very millisecond the one before it completed: a
+ * repeat is one string, kept once in memory.
+ */
 class RecentStrings {
-  private readonly slots: string[] = ["", "", "", "", "", "", "", ""];
+  private readonly slots: string[];
   private next = 0;
+
+  constructor(size: number) {
+    this.slots = new Array<string>(size).fill("");
+  }
 
   get(b: Buffer, start: number, end: number): string {
     const length = end - start;
@@ -263,8 +271,9 @@ class RecentStrings {
   }
 }
 
-const statuses = new RecentStrings();
-const models = new RecentStrings();
+const statuses = new RecentStrings(4);
+const models = new RecentStrings(8);
+const timestamps = new RecentStrings(2);
 
 let valueKind = ABSENT;
 let valueText = "";
@@ -434,6 +443,11 @@ function learnShape(b: Buffer, start: number, end: number, count: number): void 
   shapeKeys = Array.from(valueKeys.subarray(0, count));
 }
 
+function recentOf(key: number): RecentStrings | null {
+  if (key === K_STARTED_AT || key === K_COMPLETED_AT) return timestamps;
+  return key === K_STATUS ? statuses : key === K_MODEL ? models : null;
+}
+
 /** Index past the StepTrace object at p (read into the arrays above), BAD or NEED. */
 function scanStep(b: Buffer, p: number, end: number): number {
   kinds.fill(ABSENT);
@@ -497,7 +511,7 @@ function scanStep(b: Buffer, p: number, end: number): number {
       i = readTokens(b, i, end);
       kinds[key] = SPAN;
     } else {
-      i = readScalar(b, i, end, key === K_STATUS ? statuses : key === K_MODEL ? models : null);
+      i = readScalar(b, i, end, recentOf(key));
       kinds[key] = valueKind;
       texts[key] = valueText;
       numbers[key] = valueNumber;
