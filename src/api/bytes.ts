@@ -1,4 +1,5 @@
-// Byte comparisons four bytes at a time. The SSE decoder and the event scanner compare
+// Strings made from bytes (Latin-1 slices, recurring values kept once), and byte
+// comparisons four bytes at a time. The SSE decoder and the event scanner compare
 // the same short byte strings at every frame (`event: `, type names, the text between
 // a payload's values) and check whether a value repeats the previous one. A DataView
 // read is one load for four bytes, where indexing a Buffer costs two loads and a
@@ -63,5 +64,50 @@ export function sameRanges(data: DataView, a: number, b: number, length: number)
   let k = 0;
   for (; k + 4 <= length; k += 4) if (data.getUint32(a + k, true) !== data.getUint32(b + k, true)) return false;
   for (; k < length; k++) if (data.getUint8(a + k) !== data.getUint8(b + k)) return false;
+  return true;
+}
+
+/**
+ * Buffer's own Latin-1 decoder (as toString("latin1") uses it, without looking the
+ * encoding up on every call: a tenth of the string cost of the scanners). Not in the typings.
+ */
+interface Latin1Buffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+}
+
+/** The string of the bytes b[start, end), one character per byte. */
+export function latin1(b: Buffer, start: number, end: number): string {
+  return (b as Latin1Buffer).latin1Slice(start, end);
+}
+
+/**
+ * The last few values of one field: a few models or statuses recur over thousands of
+ * steps, and a repeat costs a byte comparison instead of a new string, and no memory
+ * in what keeps it.
+ */
+export class RecentStrings {
+  private readonly slots: string[];
+  private next = 0;
+
+  constructor(size: number) {
+    this.slots = new Array<string>(size).fill("");
+  }
+
+  /** The string of the ASCII bytes b[start, end). */
+  get(b: Buffer, start: number, end: number): string {
+    const length = end - start;
+    for (let k = 0; k < this.slots.length; k++) {
+      const slot = this.slots[k] as string;
+      if (slot.length === length && sameAscii(slot, b, start)) return slot;
+    }
+    const text = latin1(b, start, end);
+    this.slots[this.next] = text;
+    this.next = (this.next + 1) % this.slots.length;
+    return text;
+  }
+}
+
+function sameAscii(text: string, b: Buffer, start: number): boolean {
+  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) !== b[start + k]) return false;
   return true;
 }

@@ -14,7 +14,7 @@
 // and the caller takes the reference path, which also words the error.
 // test/api/eventScan.test.ts checks the agreement on edge cases and random payloads.
 import { isUtf8 } from "node:buffer";
-import { BytePattern, forgetView, sameRanges, viewOf } from "./bytes.js";
+import { BytePattern, forgetView, latin1, RecentStrings, sameRanges, viewOf } from "./bytes.js";
 import { PREVIEW_MAX_CHARS, previewHead, previewOfJson, toPreview } from "./preview.js";
 import type { PayloadPreview, TraceEvent } from "./schemas.js";
 
@@ -57,17 +57,6 @@ const MAX_KEYS_CHECKED = 32;
 /** Integers with more digits may not be exact in a double: read by Number() and never canonical. */
 const MAX_PLAIN_DIGITS = 15;
 
-/**
- * Buffer's own Latin-1 decoder (as toString("latin1") uses it, without looking the
- * encoding up on every call: a tenth of the string cost here). Not in the typings.
- */
-interface Latin1Buffer extends Buffer {
-  latin1Slice(start: number, end: number): string;
-}
-
-function latin1(b: Buffer, start: number, end: number): string {
-  return (b as Latin1Buffer).latin1Slice(start, end);
-}
 
 const TRUE = BytePattern.of("true");
 const FALSE = BytePattern.of("false");
@@ -102,38 +91,6 @@ const OTHER = 5;
 const SPAN = 6;
 
 /**
- * Recent values of one field: a few models recur over thousands of steps, and a
- * repeat costs a byte comparison instead of a new string, and no memory in the rows
- * that keep it.
- */
-class RecentStrings {
-  private readonly slots: string[];
-  private next = 0;
-
-  constructor(size: number) {
-    this.slots = new Array<string>(size).fill("");
-  }
-
-  /** The string of the ASCII bytes b[start, end). */
-  get(b: Buffer, _data: DataView, start: number, end: number): string {
-    const length = end - start;
-    for (let k = 0; k < this.slots.length; k++) {
-      const slot = this.slots[k] as string;
-      if (slot.length === length && sameAscii(slot, b, start)) return slot;
-    }
-    const text = latin1(b, start, end);
-    this.slots[this.next] = text;
-    this.next = (this.next + 1) % this.slots.length;
-    return text;
-  }
-}
-
-function sameAscii(text: string, b: Buffer, start: number): boolean {
-  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) !== b[start + k]) return false;
-  return true;
-}
-
-/**
  * The last value of one field, as a string and where its bytes were: a step's started
  * and completed events repeat its id and name, usually in the same chunk, and a repeat
  * found there costs a comparison of the two byte ranges instead of a new string.
@@ -149,9 +106,9 @@ class RepeatedValue {
   }
 
   /** The string of the ASCII bytes b[start, end). */
-  get(b: Buffer, data: DataView, start: number, end: number): string {
+  get(b: Buffer, start: number, end: number): string {
     const length = end - start;
-    if (b !== this.buffer || length !== this.length || !sameRanges(data, this.start, start, length)) {
+    if (b !== this.buffer || length !== this.length || !sameRanges(viewOf(b), this.start, start, length)) {
       this.buffer = b;
       this.length = length;
       this.text = latin1(b, start, end);
@@ -447,7 +404,7 @@ let valueNumber = 0;
  * Reads the value at p as a string, number or null (any other JSON value is OTHER);
  * `recent` serves repeated ASCII strings. Returns the index past it, or -1.
  */
-function readValue(b: Buffer, data: DataView, p: number, end: number, recent: Recent | null): number {
+function readValue(b: Buffer, p: number, end: number, recent: Recent | null): number {
   const c = b[p];
   if (c === QUOTE) {
     sawEscape = false;
@@ -457,7 +414,7 @@ function readValue(b: Buffer, data: DataView, p: number, end: number, recent: Re
     valueKind = STRING;
     if (sawEscape) valueText = JSON.parse(b.toString("utf8", p, e)) as string;
     else if (sawNonAscii) valueText = b.toString("utf8", p + 1, e - 1);
-    else valueText = recent === null ? latin1(b, p + 1, e - 1) : recent.get(b, data, p + 1, e - 1);
+    else valueText = recent === null ? latin1(b, p + 1, e - 1) : recent.get(b, p + 1, e - 1);
     return e;
   }
   if (c === MINUS || isDigit(c)) {
@@ -517,7 +474,7 @@ function readTokens(b: Buffer, data: DataView, p: number, end: number): number {
     i = skipWs(b, keyEnd, end);
     if (i >= end || b[i] !== COLON) return -1;
     i = skipWs(b, i + 1, end);
-    i = which === 0 ? skipValue(b, i, end, 1) : readValue(b, data, i, end, null);
+    i = which === 0 ? skipValue(b, i, end, 1) : readValue(b, i, end, null);
     if (i === -1) return -1;
     if (which === 1) {
       promptKind = valueKind;
@@ -751,38 +708,38 @@ export function scanEvent(type: ScannedType, b: Buffer, start: number, end: numb
           completionIs = completionKind;
           totalIs = totalKind;
         } else {
-          i = readValue(b, data, i, end, null);
+          i = readValue(b, i, end, null);
           tokensKind = valueKind;
         }
         break;
       case K_STEP_ID:
-        i = readValue(b, data, i, end, repeatedStepId);
+        i = readValue(b, i, end, repeatedStepId);
         stepIdKind = valueKind;
         stepId = valueText;
         break;
       case K_NAME:
-        i = readValue(b, data, i, end, repeatedName);
+        i = readValue(b, i, end, repeatedName);
         nameKind = valueKind;
         name = valueText;
         break;
       case K_MODEL:
-        i = readValue(b, data, i, end, recentModels);
+        i = readValue(b, i, end, recentModels);
         modelKind = valueKind;
         model = valueText;
         break;
       case K_COST:
-        i = readValue(b, data, i, end, null);
+        i = readValue(b, i, end, null);
         costKind = valueKind;
         costText = valueText;
         costNumber = valueNumber;
         break;
       case K_STEP_INDEX:
-        i = readValue(b, data, i, end, null);
+        i = readValue(b, i, end, null);
         indexKind = valueKind;
         index = valueNumber;
         break;
       case K_DURATION:
-        i = readValue(b, data, i, end, null);
+        i = readValue(b, i, end, null);
         durationKind = valueKind;
         duration = valueNumber;
         break;

@@ -8,7 +8,7 @@
 // value of an unexpected type, invalid JSON) goes through JSON.parse and zod for that
 // one element, which also words the error; so do the other top-level fields (flowRun
 // is small). test/api/traceBody.test.ts checks the agreement with JSON.parse + zod.
-import { BytePattern, viewOf } from "./bytes.js";
+import { BytePattern, latin1, RecentStrings, viewOf } from "./bytes.js";
 import { BodyError, NOT_JSON, schemaBodyReader, unexpected, type JsonBodyReader } from "./jsonBody.js";
 import { DECIMAL_TEXT, StepTrace, Trace } from "./schemas.js";
 
@@ -49,9 +49,6 @@ const COLLECT_BYTES = 256 * 1024;
 /** Integers with more digits may not be exact in a double: read by Number(). */
 const MAX_PLAIN_DIGITS = 15;
 
-interface Latin1Buffer extends Buffer {
-  latin1Slice(start: number, end: number): string;
-}
 
 function isWs(c: number | undefined): boolean {
   return c === SPACE || c === LF || c === CR || c === TAB;
@@ -243,34 +240,8 @@ const FALSE = 5;
 /** An object (tokens) or any JSON value kept as a span (the contexts). */
 const SPAN = 6;
 
-/**
- * A few strings recur over thousands of steps (statuses, models), and a step of a
- * sequence usually starts at the very millisecond the one before it completed: a
- * repeat is one string, kept once in memory.
- */
-class RecentStrings {
-  private readonly slots: string[];
-  private next = 0;
-
-  constructor(size: number) {
-    this.slots = new Array<string>(size).fill("");
-  }
-
-  get(b: Buffer, start: number, end: number): string {
-    const length = end - start;
-    for (const slot of this.slots) {
-      if (slot.length !== length) continue;
-      let k = 0;
-      while (k < length && slot.charCodeAt(k) === b[start + k]) k++;
-      if (k === length) return slot;
-    }
-    const text = (b as Latin1Buffer).latin1Slice(start, end);
-    this.slots[this.next] = text;
-    this.next = (this.next + 1) % this.slots.length;
-    return text;
-  }
-}
-
+// A step of a sequence usually starts at the very millisecond the one before it
+// completed: its startedAt is the last completedAt, one string kept once.
 const statuses = new RecentStrings(4);
 const models = new RecentStrings(8);
 const timestamps = new RecentStrings(2);
@@ -288,7 +259,7 @@ function readScalar(b: Buffer, p: number, end: number, recent: RecentStrings | n
     valueKind = STRING;
     if (sawEscape) valueText = JSON.parse(b.toString("utf8", p, e)) as string;
     else if (sawNonAscii) valueText = b.toString("utf8", p + 1, e - 1);
-    else valueText = recent === null ? (b as Latin1Buffer).latin1Slice(p + 1, e - 1) : recent.get(b, p + 1, e - 1);
+    else valueText = recent === null ? latin1(b, p + 1, e - 1) : recent.get(b, p + 1, e - 1);
     return e;
   }
   if (c === LOWER_N) {
@@ -306,7 +277,7 @@ function readScalar(b: Buffer, p: number, end: number, recent: RecentStrings | n
   const e = scanNumber(b, p, end, false);
   if (e < 0) return e;
   valueKind = NUMBER;
-  valueNumber = numberIsPlain ? numberValue : Number((b as Latin1Buffer).latin1Slice(p, e));
+  valueNumber = numberIsPlain ? numberValue : Number(latin1(b, p, e));
   return e;
 }
 
