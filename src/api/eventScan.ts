@@ -791,70 +791,71 @@ export function scanFields(type: ScannedType, b: Buffer, start: number, end: num
 }
 
 /**
- * The event of type `type` from the fields that scanFields left in SCANNED_FIELDS (or a
- * copy of them at f[o]) for a payload of `b`; undefined when a field has a type its schema refuses (the reference
+ * The event of type `type` from the fields that scanFields left in SCANNED_FIELDS for a
+ * payload of `b`; undefined when a field has a type its schema refuses (the reference
  * path then words the error).
  */
-export function eventFromFields(type: ScannedType, b: Buffer, f: Float64Array = SCANNED_FIELDS, o = 0): TraceEvent | undefined {
-  const stepId = textOf(b, f[o + F_ID_START] as number, f[o + F_ID_END] as number, f[o + F_ID_FORM] as number, repeatedStepId);
-  const nameKind = f[o + F_NAME_KIND] as number;
-  const name = nameKind === STRING ? textOf(b, f[o + F_NAME_START] as number, f[o + F_NAME_END] as number, f[o + F_NAME_FORM] as number, repeatedName) : "";
+export function eventFromFields(type: ScannedType, b: Buffer): TraceEvent | undefined {
+  const f = SCANNED_FIELDS;
+  const stepId = textOf(b, f[F_ID_START] as number, f[F_ID_END] as number, f[F_ID_FORM] as number, repeatedStepId);
+  const nameKind = f[F_NAME_KIND] as number;
+  const name = nameKind === STRING ? textOf(b, f[F_NAME_START] as number, f[F_NAME_END] as number, f[F_NAME_FORM] as number, repeatedName) : "";
 
   if (type === "step_started") {
     const n = nullishString(nameKind, name);
-    const stepIndex = nullishInt(f[o + F_INDEX_KIND] as number, f[o + F_INDEX] as number);
+    const stepIndex = nullishInt(f[F_INDEX_KIND] as number, f[F_INDEX] as number);
     if (n === false || stepIndex === false) return undefined;
     const event: { type: "step_started"; stepId: string; name?: string | null; stepIndex?: number | null } = { type, stepId };
     if (n !== undefined) event.name = n;
     if (stepIndex !== undefined) event.stepIndex = stepIndex;
     return event;
   }
-  const largeKind = f[o + F_LARGE_KIND] as number;
-  const largeStart = f[o + F_LARGE_START] as number;
-  const largeEnd = f[o + F_LARGE_END] as number;
-  const largeCanonical = f[o + F_LARGE_CANONICAL] === 1;
-  const largeAscii = f[o + F_LARGE_ASCII] === 1;
+  const largeKind = f[F_LARGE_KIND] as number;
+  const largeStart = f[F_LARGE_START] as number;
+  const largeEnd = f[F_LARGE_END] as number;
+  const largeCanonical = f[F_LARGE_CANONICAL] === 1;
+  const largeAscii = f[F_LARGE_ASCII] === 1;
   if (type !== "step_completed") {
     if (largeKind !== SPAN) return { type, stepId };
     const data = preview(b, largeStart, largeEnd, largeCanonical, largeAscii);
     return type === "step_output" ? { type, stepId, outputData: data } : { type, stepId, inputData: data };
   }
 
-  const modelKind = f[o + F_MODEL_KIND] as number;
-  const model = modelKind === STRING ? textOf(b, f[o + F_MODEL_START] as number, f[o + F_MODEL_END] as number, f[o + F_MODEL_FORM] as number, recentModels) : "";
+  const modelKind = f[F_MODEL_KIND] as number;
+  const model = modelKind === STRING ? textOf(b, f[F_MODEL_START] as number, f[F_MODEL_END] as number, f[F_MODEL_FORM] as number, recentModels) : "";
   const n = nullishString(nameKind, name);
   const modelUsed = nullishString(modelKind, model);
   if (n === false || modelUsed === false) return undefined;
-  const durationKind = f[o + F_DURATION_KIND] as number;
+  const durationKind = f[F_DURATION_KIND] as number;
   let durationMs: number | null | undefined;
   if (durationKind === NUMBER) {
-    const duration = f[o + F_DURATION] as number;
+    const duration = f[F_DURATION] as number;
     if (!Number.isFinite(duration)) return undefined;
     durationMs = duration;
   } else if (durationKind !== ABSENT) {
     if (durationKind !== NULL) return undefined;
     durationMs = null;
   }
-  const costKind = f[o + F_COST_KIND] as number;
+  const costKind = f[F_COST_KIND] as number;
   let costUsd: string | null | undefined;
   if (costKind === STRING) {
-    const costText = textOf(b, f[o + F_COST_START] as number, f[o + F_COST_END] as number, f[o + F_COST_FORM] as number, null);
+    const costText = textOf(b, f[F_COST_START] as number, f[F_COST_END] as number, f[F_COST_FORM] as number, null);
     if (!isDecimal(costText)) return undefined;
     costUsd = costText;
   } else if (costKind === NUMBER) {
-    const costNumber = f[o + F_COST_NUMBER] as number;
+    const costNumber = f[F_COST_NUMBER] as number;
     if (!Number.isFinite(costNumber)) return undefined;
     costUsd = String(costNumber);
   } else if (costKind !== ABSENT) {
     if (costKind !== NULL) return undefined;
     costUsd = null;
   }
-  const tokensKind = f[o + F_TOKENS_KIND] as number;
+  const tokensKind = f[F_TOKENS_KIND] as number;
   let tokens: CompletedEvent["tokens"];
   if (tokensKind === OBJECT) {
-    const p = nullishInt(f[o + F_PROMPT_KIND] as number, f[o + F_PROMPT] as number);
-    const c = nullishInt(f[o + F_COMPLETION_KIND] as number, f[o + F_COMPLETION] as number);
-    const t = nullishInt(f[o + F_TOTAL_KIND] as number, f[o + F_TOTAL] as number);
+    const p = nullishInt(f[F_PROMPT_KIND] as number, f[F_PROMPT] as number);
+    const c = nullishInt(f[F_COMPLETION_KIND] as number, f[F_COMPLETION] as number);
+    const t = nullishInt(f[F_TOTAL_KIND] as number, f[F_TOTAL] as number);
     if (p === false || c === false || t === false) return undefined;
     if (p !== undefined && c !== undefined && t !== undefined) {
       // One literal: the compact form the reducer keeps as is.

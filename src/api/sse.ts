@@ -26,7 +26,7 @@
 // characters as decoding the whole stream (invalid bytes become U+FFFD).
 // Nothing here throws on bad input: unknown types and bad frames are counted.
 import { BytePattern, viewOf } from "./bytes.js";
-import { forgetBuffers, scanEvent, scanFields, scannedTypeIndex, SCANNED_TYPES, type ScannedType } from "./eventScan.js";
+import { forgetBuffers, scanEvent, SCANNED_TYPES, type ScannedType } from "./eventScan.js";
 import { toPreview } from "./preview.js";
 import { EVENT_PAYLOADS, type TraceEvent, type TraceEventType, type WireEventType } from "./schemas.js";
 import type { ReceivedEvent } from "./signals.js";
@@ -66,26 +66,6 @@ export interface SseDecoderOptions {
   readonly now?: () => number;
   /** Called for every dispatched frame, valid or not (over-limit frames are never dispatched). */
   readonly onRawFrame?: (raw: RawFrame) => void;
-  /** The decoder starts between two frames of a stream already begun (no BOM is looked for). */
-  readonly midStream?: boolean;
-  /** The SSE worker's mode (sseWorker.ts): common frames are handed over as scanned fields. */
-  readonly handOff?: FrameHandOff;
-}
-
-/**
- * Where a decoder in the SSE worker puts what it decoded, in stream order. A common
- * frame whose payload scans (scanFields) is not built into an event here: its fields
- * and byte ranges go to `scanned`, and the thread that owns the state builds it.
- * Everything else is decoded here and goes to `side` as a batch.
- */
-export interface FrameHandOff {
-  /**
-   * The payload b[dataStart, dataEnd) of the SCANNED_TYPES type at `typeIndex`, its
-   * fields in SCANNED_FIELDS; the frame's id is b[idStart, idEnd), idStart -1 when none.
-   */
-  scanned(typeIndex: number, b: Buffer, dataStart: number, dataEnd: number, idStart: number, idEnd: number): void;
-  /** What was decoded before it, when anything was. */
-  side(batch: SseBatch): void;
 }
 
 /**
@@ -96,8 +76,6 @@ export interface SseDecoder {
   push(chunk: Uint8Array): SseBatch;
   /** End of stream: a frame not closed by its blank line is dropped, as SSE says. */
   end(): SseBatch;
-  /** Between two frames, with nothing held: the rest of the stream may go to another decoder. */
-  idle(): boolean;
 }
 
 const LF = 0x0a;
@@ -136,7 +114,6 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const now = options.now ?? Date.now;
   const onRawFrame = options.onRawFrame;
-  const handOff = options.handOff;
 
   // The batch being filled during one push.
   let events: ReceivedEvent[] = [];
@@ -146,7 +123,7 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
   let at = 0;
 
   // Stream start: bytes held while they may still be a BOM split across chunks.
-  let atStreamStart = options.midStream !== true;
+  let atStreamStart = true;
   let head: Buffer = EMPTY;
   // The last chunk ended with CR: a leading LF of the next one completes a CRLF.
   let pendingCr = false;
@@ -266,13 +243,12 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
     if (onRawFrame !== undefined) return -1;
     const view = viewOf(b);
     let line = p;
-    let idStart = -1;
-    let idEnd = -1;
+    let frameId: string | undefined;
     if (ID_PREFIX.at(view, line)) {
-      idStart = line + ID_PREFIX.length;
-      idEnd = b.indexOf(LF, idStart);
+      const idEnd = b.indexOf(LF, line + ID_PREFIX.length);
       if (idEnd === -1) return -1;
-      for (let k = idStart; k < idEnd; k++) if (b[k] === 0) return -1;
+      for (let k = line + ID_PREFIX.length; k < idEnd; k++) if (b[k] === 0) return -1;
+      frameId = b.toString("utf8", line + ID_PREFIX.length, idEnd);
       line = idEnd + 1;
     }
     if (!EVENT_PREFIX.at(view, line)) return -1;
@@ -284,13 +260,7 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
     const dataEnd = b.indexOf(LF, dataStart);
     // (Bounds first: a read past the end would make V8 drop this function's optimised code.)
     if (dataEnd === -1 || dataEnd + 1 >= b.length || b[dataEnd + 1] !== LF || dataEnd + 2 - p > maxFrameBytes) return -1;
-    if (handOff !== undefined && scanFields(type, b, dataStart, dataEnd)) {
-      if (events.length > 0 || malformed.length > 0 || unknown > 0 || retryMs !== null) handOff.side(takeBatch());
-      handOff.scanned(scannedTypeIndex(type), b, dataStart, dataEnd, idStart, idEnd);
-      return dataEnd + 2;
-    }
-    const frameId = idStart === -1 ? undefined : b.toString("utf8", idStart, idEnd);
-    const event = handOff === undefined ? scanEvent(type, b, dataStart, dataEnd) : undefined;
+    const event = scanEvent(type, b, dataStart, dataEnd);
     if (event === undefined) decodeMessage(type, b.toString("utf8", dataStart, dataEnd), frameId);
     else events.push(frameId === undefined ? { event, at } : { event, id: frameId, at });
     return dataEnd + 2;
@@ -424,10 +394,34 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
 
   /** The reference path: one frame's data as text. */
   function decodeMessage(declaredType: string | undefined, text: string, frameId: string | undefined): void {
-    const outcome = decodeFrame(declaredType, text);
-    if (typeof outcome === "number") unknown += outcome;
-    else if (typeof outcome === "string") malformed.push(outcome);
-    else events.push(frameId === undefined ? { event: outcome, at } : { event: outcome, id: frameId, at });
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      malformed.push("invalid JSON");
+      return;
+    }
+    const isObject = isRecord(payload);
+    let wireType = declaredType;
+    if (wireType === undefined && isObject) {
+      const declared = (payload as Record<string, unknown>)["eventType"];
+      if (typeof declared === "string") wireType = declared;
+    }
+    if (wireType === undefined) {
+      if (isObject) unknown += 1;
+      else malformed.push("payload is not a JSON object");
+      return;
+    }
+    const event = decodeEvent(wireType, payload);
+    if (event === null) {
+      unknown += 1;
+      return;
+    }
+    if (typeof event === "string") {
+      malformed.push(`invalid ${wireType}: ${event}`);
+      return;
+    }
+    events.push(frameId === undefined ? { event, at } : { event, id: frameId, at });
   }
 
   return {
@@ -455,34 +449,7 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
       resetFrame();
       return takeBatch();
     },
-    idle(): boolean {
-      return !atStreamStart && !pendingCr && partialBytes === 0 && frameBytes === 0 && !skipping && eventType === undefined && id === undefined && data === null;
-    },
   };
-}
-
-/**
- * The reference path for one frame's data as text, `declaredType` from its `event:`
- * field: the event, or a malformed reason (a string), or 1 for a frame of an unknown type.
- */
-export function decodeFrame(declaredType: string | undefined, text: string): TraceEvent | string | 1 {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(text);
-  } catch {
-    return "invalid JSON";
-  }
-  const isObject = isRecord(payload);
-  let wireType = declaredType;
-  if (wireType === undefined && isObject) {
-    const declared = (payload as Record<string, unknown>)["eventType"];
-    if (typeof declared === "string") wireType = declared;
-  }
-  if (wireType === undefined) return isObject ? 1 : "payload is not a JSON object";
-  const event = decodeEvent(wireType, payload);
-  if (event === null) return 1;
-  if (typeof event === "string") return `invalid ${wireType}: ${event}`;
-  return event;
 }
 
 /**
