@@ -395,25 +395,16 @@ function noteKey(b: Buffer, start: number, end: number, keysBase: number): void 
 
 // ---------------------------------------------------------------------------
 // Values: one string, number or null read at a position (valueKind and the fields below).
-// A string is kept as the range of its characters and its form; the string itself is
-// made when the event is built (eventFromFields), which may be on another thread.
-
-/** A string value's form: plain ASCII (a Latin-1 slice), other UTF-8, or with escapes (JSON.parse). */
-const PLAIN_ASCII = 0;
-const NON_ASCII = 1;
-const ESCAPED = 2;
 
 let valueKind = ABSENT;
-let valueStart = 0;
-let valueEnd = 0;
-let valueForm = PLAIN_ASCII;
+let valueText = "";
 let valueNumber = 0;
 
 /**
- * Reads the value at p as a string (its range between the quotes and its form), number
- * or null (any other JSON value is OTHER). Returns the index past it, or -1.
+ * Reads the value at p as a string, number or null (any other JSON value is OTHER);
+ * `recent` serves repeated ASCII strings. Returns the index past it, or -1.
  */
-function readValue(b: Buffer, p: number, end: number): number {
+function readValue(b: Buffer, p: number, end: number, recent: Recent | null): number {
   const c = b[p];
   if (c === QUOTE) {
     sawEscape = false;
@@ -421,9 +412,9 @@ function readValue(b: Buffer, p: number, end: number): number {
     const e = scanString(b, p, end);
     if (e === -1) return -1;
     valueKind = STRING;
-    valueStart = p + 1;
-    valueEnd = e - 1;
-    valueForm = sawEscape ? ESCAPED : sawNonAscii ? NON_ASCII : PLAIN_ASCII;
+    if (sawEscape) valueText = JSON.parse(b.toString("utf8", p, e)) as string;
+    else if (sawNonAscii) valueText = b.toString("utf8", p + 1, e - 1);
+    else valueText = recent === null ? latin1(b, p + 1, e - 1) : recent.get(b, p + 1, e - 1);
     return e;
   }
   if (c === MINUS || isDigit(c)) {
@@ -439,13 +430,6 @@ function readValue(b: Buffer, p: number, end: number): number {
   }
   valueKind = OTHER;
   return skipValue(b, p, end, 0);
-}
-
-/** The string of a value read as [start, end) in `form`; `recent` serves repeated plain ones. */
-function textOf(b: Buffer, start: number, end: number, form: number, recent: Recent | null): string {
-  if (form === PLAIN_ASCII) return recent === null ? latin1(b, start, end) : recent.get(b, start, end);
-  if (form === NON_ASCII) return b.toString("utf8", start, end);
-  return JSON.parse(b.toString("utf8", start - 1, end + 1)) as string;
 }
 
 /** A large field's value at p: its span, whether JSON.stringify would write the same bytes, whether they are ASCII. */
@@ -490,7 +474,7 @@ function readTokens(b: Buffer, data: DataView, p: number, end: number): number {
     i = skipWs(b, keyEnd, end);
     if (i >= end || b[i] !== COLON) return -1;
     i = skipWs(b, i + 1, end);
-    i = which === 0 ? skipValue(b, i, end, 1) : readValue(b, i, end);
+    i = which === 0 ? skipValue(b, i, end, 1) : readValue(b, i, end, null);
     if (i === -1) return -1;
     if (which === 1) {
       promptKind = valueKind;
@@ -608,66 +592,43 @@ function learnShape(typeIndex: number, b: Buffer, start: number, end: number, co
 
 // ---------------------------------------------------------------------------
 // Events: the same objects sse.ts's validators build (absent keys absent, null kept).
-// A scan is two steps. scanFields checks the grammar and finds each read field: its
-// kind, the range of a string, the value of a number. eventFromFields makes the
-// strings and the event, and checks the fields' types. The SSE worker (sseWorker.ts)
-// runs the first step and hands the fields over as numbers; the thread that owns the
-// bytes and the state runs the second.
-
-/** Where scanFields leaves what it found (indices below); eventFromFields reads it. */
-export const SCANNED_FIELDS = new Float64Array(33);
-const F_ID_KIND = 0;
-const F_ID_START = 1;
-const F_ID_END = 2;
-const F_ID_FORM = 3;
-const F_NAME_KIND = 4;
-const F_NAME_START = 5;
-const F_NAME_END = 6;
-const F_NAME_FORM = 7;
-const F_MODEL_KIND = 8;
-const F_MODEL_START = 9;
-const F_MODEL_END = 10;
-const F_MODEL_FORM = 11;
-const F_COST_KIND = 12;
-const F_COST_START = 13;
-const F_COST_END = 14;
-const F_COST_FORM = 15;
-const F_COST_NUMBER = 16;
-const F_INDEX_KIND = 17;
-const F_INDEX = 18;
-const F_DURATION_KIND = 19;
-const F_DURATION = 20;
-const F_TOKENS_KIND = 21;
-const F_PROMPT_KIND = 22;
-const F_PROMPT = 23;
-const F_COMPLETION_KIND = 24;
-const F_COMPLETION = 25;
-const F_TOTAL_KIND = 26;
-const F_TOTAL = 27;
-const F_LARGE_KIND = 28;
-const F_LARGE_START = 29;
-const F_LARGE_END = 30;
-const F_LARGE_CANONICAL = 31;
-const F_LARGE_ASCII = 32;
-
-/** Index of a scanned type (its position in SCANNED_TYPES). */
-export function scannedTypeIndex(type: ScannedType): number {
-  return typeIndexOf(type);
-}
 
 /**
- * Checks the grammar of the payload b[start, end) of type `type` and leaves its read
- * fields in SCANNED_FIELDS; false when the reference path (JSON.parse and validation)
- * must decide. One function with the fields in locals: the scan of a small payload is
- * a few hundred nanoseconds, and calls and stores to shared state were a large part of it.
+ * The event of type `type` whose JSON payload is b[start, end), decoded from the
+ * bytes; undefined when the reference path (JSON.parse and validation) must decide.
+ * One function with the read values in locals: the scan of a small payload is a few
+ * hundred nanoseconds, and calls and stores to shared state were a large part of it.
  */
-export function scanFields(type: ScannedType, b: Buffer, start: number, end: number): boolean {
+export function scanEvent(type: ScannedType, b: Buffer, start: number, end: number): TraceEvent | undefined {
   const typeIndex = typeIndexOf(type);
   const readKeys = READ_KEYS[typeIndex] as number;
   const shape = shapes[typeIndex] ?? null;
   const data = viewOf(b);
-  const f = SCANNED_FIELDS;
-  f.fill(ABSENT);
+  let stepIdKind = ABSENT;
+  let stepId = "";
+  let nameKind = ABSENT;
+  let name = "";
+  let indexKind = ABSENT;
+  let index = 0;
+  let durationKind = ABSENT;
+  let duration = 0;
+  let costKind = ABSENT;
+  let costText = "";
+  let costNumber = 0;
+  let modelKind = ABSENT;
+  let model = "";
+  let tokensKind = ABSENT;
+  let prompt = 0;
+  let completion = 0;
+  let total = 0;
+  let promptIs = ABSENT;
+  let completionIs = ABSENT;
+  let totalIs = ABSENT;
+  let largeKind = ABSENT;
+  let largeStart = 0;
+  let largeEnd = 0;
+  let largeCanonical = false;
+  let largeAscii = false;
 
   canonical = false;
   let i = start;
@@ -694,7 +655,7 @@ export function scanFields(type: ScannedType, b: Buffer, start: number, end: num
     if (!followsShape) {
       if (count === 0) {
         i = skipWs(b, start, end);
-        if (i >= end || b[i] !== LBRACE) return false;
+        if (i >= end || b[i] !== LBRACE) return undefined;
         i = skipWs(b, i + 1, end);
         if (i < end && b[i] === RBRACE) {
           i = skipWs(b, i + 1, end);
@@ -703,19 +664,19 @@ export function scanFields(type: ScannedType, b: Buffer, start: number, end: num
       } else {
         i = skipWs(b, i, end);
         const c = b[i];
-        if (i >= end || (c !== COMMA && c !== RBRACE)) return false;
+        if (i >= end || (c !== COMMA && c !== RBRACE)) return undefined;
         i = skipWs(b, i + 1, end);
         if (c === RBRACE) break;
       }
-      if (i >= end || b[i] !== QUOTE) return false;
+      if (i >= end || b[i] !== QUOTE) return undefined;
       sawEscape = false;
       const keyEnd = scanString(b, i, end);
       // An escaped key may spell a read key once decoded.
-      if (keyEnd === -1 || sawEscape) return false;
+      if (keyEnd === -1 || sawEscape) return undefined;
       const found = keyOf(data, i + 1, keyEnd - i - 2);
       key = (readKeys >> found) & 1 ? found : K_UNKNOWN;
       i = skipWs(b, keyEnd, end);
-      if (i >= end || b[i] !== COLON) return false;
+      if (i >= end || b[i] !== COLON) return undefined;
       i = skipWs(b, i + 1, end);
     }
     if (count < MAX_SHAPE_KEYS) {
@@ -729,133 +690,111 @@ export function scanFields(type: ScannedType, b: Buffer, start: number, end: num
       case K_OUTPUT:
       case K_OUTPUT_DATA:
       case K_INPUT_DATA:
-        f[F_LARGE_START] = i;
+        largeStart = i;
         i = readSpan(b, i, end);
-        f[F_LARGE_KIND] = SPAN;
-        f[F_LARGE_END] = i;
-        f[F_LARGE_CANONICAL] = spanCanonical ? 1 : 0;
-        f[F_LARGE_ASCII] = spanAscii ? 1 : 0;
+        largeKind = SPAN;
+        largeEnd = i;
+        largeCanonical = spanCanonical;
+        largeAscii = spanAscii;
         break;
       case K_TOKENS:
         if (b[i] === LBRACE) {
           i = readTokens(b, data, i, end);
-          f[F_TOKENS_KIND] = OBJECT;
-          f[F_PROMPT_KIND] = promptKind;
-          f[F_PROMPT] = promptCount;
-          f[F_COMPLETION_KIND] = completionKind;
-          f[F_COMPLETION] = completionCount;
-          f[F_TOTAL_KIND] = totalKind;
-          f[F_TOTAL] = totalCount;
+          tokensKind = OBJECT;
+          prompt = promptCount;
+          completion = completionCount;
+          total = totalCount;
+          promptIs = promptKind;
+          completionIs = completionKind;
+          totalIs = totalKind;
         } else {
-          i = readValue(b, i, end);
-          f[F_TOKENS_KIND] = valueKind;
+          i = readValue(b, i, end, null);
+          tokensKind = valueKind;
         }
         break;
       case K_STEP_ID:
-      case K_NAME:
-      case K_MODEL: {
-        i = readValue(b, i, end);
-        const at = key === K_STEP_ID ? F_ID_KIND : key === K_NAME ? F_NAME_KIND : F_MODEL_KIND;
-        f[at] = valueKind;
-        f[at + 1] = valueStart;
-        f[at + 2] = valueEnd;
-        f[at + 3] = valueForm;
+        i = readValue(b, i, end, repeatedStepId);
+        stepIdKind = valueKind;
+        stepId = valueText;
         break;
-      }
+      case K_NAME:
+        i = readValue(b, i, end, repeatedName);
+        nameKind = valueKind;
+        name = valueText;
+        break;
+      case K_MODEL:
+        i = readValue(b, i, end, recentModels);
+        modelKind = valueKind;
+        model = valueText;
+        break;
       case K_COST:
-        i = readValue(b, i, end);
-        f[F_COST_KIND] = valueKind;
-        f[F_COST_START] = valueStart;
-        f[F_COST_END] = valueEnd;
-        f[F_COST_FORM] = valueForm;
-        f[F_COST_NUMBER] = valueNumber;
+        i = readValue(b, i, end, null);
+        costKind = valueKind;
+        costText = valueText;
+        costNumber = valueNumber;
         break;
       case K_STEP_INDEX:
-        i = readValue(b, i, end);
-        f[F_INDEX_KIND] = valueKind;
-        f[F_INDEX] = valueNumber;
+        i = readValue(b, i, end, null);
+        indexKind = valueKind;
+        index = valueNumber;
         break;
       case K_DURATION:
-        i = readValue(b, i, end);
-        f[F_DURATION_KIND] = valueKind;
-        f[F_DURATION] = valueNumber;
+        i = readValue(b, i, end, null);
+        durationKind = valueKind;
+        duration = valueNumber;
         break;
     }
-    if (i === -1) return false;
+    if (i === -1) return undefined;
     if (count < MAX_SHAPE_KEYS) valueEnds[count] = i;
     count++;
   }
-  if (i !== end) return false;
+  if (i !== end) return undefined;
   if (!followsShape && count <= MAX_SHAPE_KEYS) learnShape(typeIndex, b, start, end, count);
-  return f[F_ID_KIND] === STRING;
-}
+  if (stepIdKind !== STRING) return undefined;
 
-/**
- * The event of type `type` from the fields that scanFields left in SCANNED_FIELDS for a
- * payload of `b`; undefined when a field has a type its schema refuses (the reference
- * path then words the error).
- */
-export function eventFromFields(type: ScannedType, b: Buffer): TraceEvent | undefined {
-  const f = SCANNED_FIELDS;
-  const stepId = textOf(b, f[F_ID_START] as number, f[F_ID_END] as number, f[F_ID_FORM] as number, repeatedStepId);
-  const nameKind = f[F_NAME_KIND] as number;
-  const name = nameKind === STRING ? textOf(b, f[F_NAME_START] as number, f[F_NAME_END] as number, f[F_NAME_FORM] as number, repeatedName) : "";
 
   if (type === "step_started") {
     const n = nullishString(nameKind, name);
-    const stepIndex = nullishInt(f[F_INDEX_KIND] as number, f[F_INDEX] as number);
+    const stepIndex = nullishInt(indexKind, index);
     if (n === false || stepIndex === false) return undefined;
     const event: { type: "step_started"; stepId: string; name?: string | null; stepIndex?: number | null } = { type, stepId };
     if (n !== undefined) event.name = n;
     if (stepIndex !== undefined) event.stepIndex = stepIndex;
     return event;
   }
-  const largeKind = f[F_LARGE_KIND] as number;
-  const largeStart = f[F_LARGE_START] as number;
-  const largeEnd = f[F_LARGE_END] as number;
-  const largeCanonical = f[F_LARGE_CANONICAL] === 1;
-  const largeAscii = f[F_LARGE_ASCII] === 1;
   if (type !== "step_completed") {
     if (largeKind !== SPAN) return { type, stepId };
     const data = preview(b, largeStart, largeEnd, largeCanonical, largeAscii);
     return type === "step_output" ? { type, stepId, outputData: data } : { type, stepId, inputData: data };
   }
 
-  const modelKind = f[F_MODEL_KIND] as number;
-  const model = modelKind === STRING ? textOf(b, f[F_MODEL_START] as number, f[F_MODEL_END] as number, f[F_MODEL_FORM] as number, recentModels) : "";
   const n = nullishString(nameKind, name);
   const modelUsed = nullishString(modelKind, model);
   if (n === false || modelUsed === false) return undefined;
-  const durationKind = f[F_DURATION_KIND] as number;
   let durationMs: number | null | undefined;
   if (durationKind === NUMBER) {
-    const duration = f[F_DURATION] as number;
     if (!Number.isFinite(duration)) return undefined;
     durationMs = duration;
   } else if (durationKind !== ABSENT) {
     if (durationKind !== NULL) return undefined;
     durationMs = null;
   }
-  const costKind = f[F_COST_KIND] as number;
   let costUsd: string | null | undefined;
   if (costKind === STRING) {
-    const costText = textOf(b, f[F_COST_START] as number, f[F_COST_END] as number, f[F_COST_FORM] as number, null);
     if (!isDecimal(costText)) return undefined;
     costUsd = costText;
   } else if (costKind === NUMBER) {
-    const costNumber = f[F_COST_NUMBER] as number;
     if (!Number.isFinite(costNumber)) return undefined;
     costUsd = String(costNumber);
   } else if (costKind !== ABSENT) {
     if (costKind !== NULL) return undefined;
     costUsd = null;
   }
-  const tokensKind = f[F_TOKENS_KIND] as number;
   let tokens: CompletedEvent["tokens"];
   if (tokensKind === OBJECT) {
-    const p = nullishInt(f[F_PROMPT_KIND] as number, f[F_PROMPT] as number);
-    const c = nullishInt(f[F_COMPLETION_KIND] as number, f[F_COMPLETION] as number);
-    const t = nullishInt(f[F_TOTAL_KIND] as number, f[F_TOTAL] as number);
+    const p = nullishInt(promptIs, prompt);
+    const c = nullishInt(completionIs, completion);
+    const t = nullishInt(totalIs, total);
     if (p === false || c === false || t === false) return undefined;
     if (p !== undefined && c !== undefined && t !== undefined) {
       // One literal: the compact form the reducer keeps as is.
@@ -883,12 +822,4 @@ export function eventFromFields(type: ScannedType, b: Buffer): TraceEvent | unde
   if (costUsd !== undefined) event.costUsd = costUsd;
   if (modelUsed !== undefined) event.modelUsed = modelUsed;
   return event;
-}
-
-/**
- * The event of type `type` whose JSON payload is b[start, end), decoded from the
- * bytes; undefined when the reference path (JSON.parse and validation) must decide.
- */
-export function scanEvent(type: ScannedType, b: Buffer, start: number, end: number): TraceEvent | undefined {
-  return scanFields(type, b, start, end) ? eventFromFields(type, b) : undefined;
 }
