@@ -524,7 +524,7 @@ function completeStep(d: Draft, ev: CompletedEvent, arrivedAt: number): void {
   if (wasCompleted && current.costUsd === null) d.costUnknown--;
   if (costUsd === null) d.costUnknown++;
   if (!row.isLoop) {
-    if (isPlain(row)) {
+    if (isPlain(row) && PlainRow.holds(tokens)) {
       const plain = new PlainRow(row.stepId, name, row.order, "completed", row.startedAt, at, durationMs, modelUsed, tokens, costUsd);
       commit(d, old, plain);
       return;

@@ -11,11 +11,18 @@ export const NO_ITERATIONS: readonly IterationRow[] = Object.freeze([]);
 /**
  * A row outside a loop, on its first attempt, without error or previews: most rows of
  * a large run (issue 6: 500,000 steps in a 300 MB process). Those nine fields hold
- * their defaults on the prototype, so such a row is 10 fields (104 bytes) instead of
- * 19 (176). Rows are only read by property, never spread or serialised whole; the
- * reducer builds a changed row with withFields (which copies every field).
+ * their defaults on the prototype, and its token counts are numbers in the row rather
+ * than an object of their own: 12 fields (120 bytes), where a full row is 19 fields
+ * (176) and its tokens object 48 more. Rows are only read by property, never spread or
+ * serialised whole; the reducer builds a changed row with withFields (which copies
+ * every field). `tokens` is made when read: compare its counts, not its identity.
  */
 export class PlainRow implements StepRow {
+  /** The token counts; promptTokens is NO_TOKENS when the row has none. */
+  private readonly promptTokens: number;
+  private readonly completionTokens: number;
+  private readonly totalTokens: number;
+
   constructor(
     readonly stepId: string,
     readonly name: string | null,
@@ -25,9 +32,35 @@ export class PlainRow implements StepRow {
     readonly completedAt: number | null,
     readonly durationMs: number | null,
     readonly modelUsed: string | null,
-    readonly tokens: Tokens | null,
+    tokens: Tokens | null,
     readonly costUsd: string | null,
-  ) {}
+  ) {
+    if (tokens === null) {
+      this.promptTokens = NO_TOKENS;
+      this.completionTokens = 0;
+      this.totalTokens = 0;
+    } else {
+      this.promptTokens = tokens.prompt as number;
+      this.completionTokens = tokens.completion as number;
+      this.totalTokens = tokens.total as number;
+    }
+  }
+
+  /** Whether a PlainRow holds `tokens` as they are: none, or three counts of zero or more. */
+  static holds(tokens: Tokens | null): boolean {
+    return tokens === null || (isCount(tokens.prompt) && isCount(tokens.completion) && isCount(tokens.total));
+  }
+
+  get tokens(): Tokens | null {
+    const prompt = this.promptTokens;
+    return prompt === NO_TOKENS ? null : { prompt, completion: this.completionTokens, total: this.totalTokens };
+  }
+}
+
+const NO_TOKENS = -1;
+
+function isCount(n: number | null): n is number {
+  return n !== null && n >= 0;
 }
 
 export interface PlainRow {

@@ -1,5 +1,5 @@
 // Builders for reducer tests: normalized events (as the SSE decoder emits them) and actions.
-import type { PayloadPreview, StepTrace, Trace, TraceEvent } from "../../src/api/schemas.js";
+import type { PayloadPreview, StepTrace, TokenBreakdown, Trace, TraceEvent } from "../../src/api/schemas.js";
 import type { ReceivedEvent } from "../../src/api/signals.js";
 import { initialRunState, reduceRun } from "../../src/state/reducer.js";
 import type { RunAction, RunState, StepRow } from "../../src/state/types.js";
@@ -10,7 +10,7 @@ export const runStarted = (stepCount = 3): TraceEvent => ({ type: "run_started",
 export const started = (stepId: string, name?: string): TraceEvent => ({ type: "step_started", stepId, ...(name === undefined ? {} : { name }) });
 export const completed = (
   stepId: string,
-  extra: { costUsd?: string; durationMs?: number; tokens?: { prompt: number; completion: number; total: number }; modelUsed?: string; name?: string } = {},
+  extra: { costUsd?: string; durationMs?: number; tokens?: TokenBreakdown | null; modelUsed?: string; name?: string } = {},
 ): TraceEvent => ({ type: "step_completed", stepId, ...extra });
 export const failed = (stepId: string, errorMessage = "boom"): TraceEvent => ({ type: "step_error", stepId, errorMessage });
 export const flowCompleted = (status?: string): TraceEvent => ({

@@ -146,6 +146,22 @@ describe("step events", () => {
     });
   });
 
+  it("step_completed: partial or null token counts are kept as sent, and summed as known", () => {
+    const s = live([
+      runStarted(3),
+      started("a"),
+      completed("a", { tokens: { prompt: 5 } }),
+      started("b"),
+      completed("b", { tokens: null }),
+      started("c"),
+      completed("c", { tokens: tokens(1, 2) }),
+    ]);
+    expect(row(s, "a").tokens).toEqual({ prompt: 5, completion: null, total: null });
+    expect(row(s, "b").tokens).toBeNull();
+    expect(row(s, "c").tokens).toEqual(tokens(1, 2));
+    expect(selectTotals(s).tokens).toEqual({ prompt: 6, completion: 2, total: 3 });
+  });
+
   it("costs are canonical and summed exactly; an absent cost is unknown", () => {
     const events: TraceEvent[] = [];
     for (let i = 0; i < 1000; i++) events.push(started(`s${i}`), completed(`s${i}`, { costUsd: i === 0 ? "1e-6" : "0.000001" }));

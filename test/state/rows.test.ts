@@ -122,11 +122,23 @@ describe("PlainRow", () => {
     expect(withFields(plain, {})).toEqual(full);
     expect(isPlain(plain)).toBe(true);
     expect(plain.iterationRows).toBe(NO_ITERATIONS);
-    // Ten own fields: the defaults live on the prototype.
-    expect(Object.keys(plain)).toHaveLength(10);
+    // Twelve own fields: the defaults live on the prototype, the token counts in the row.
+    expect(Object.keys(plain)).toHaveLength(12);
+    expect(Object.keys(plain)).not.toContain("tokens");
     const retried = withFields(plain, { attempt: 2, retries: 1 });
     expect(retried).toEqual({ ...full, attempt: 2, retries: 1 });
     expect(isPlain(retried)).toBe(false);
     expect(plain.attempt).toBe(1);
+  });
+
+  it("holds no tokens, or three counts of zero or more; anything else is not held", () => {
+    const none = new PlainRow("a", null, 0, "running", 10, null, null, null, null, null);
+    expect(none.tokens).toBeNull();
+    const zeros = new PlainRow("a", null, 0, "completed", 10, 20, 10, null, { prompt: 0, completion: 0, total: 0 }, null);
+    expect(zeros.tokens).toEqual({ prompt: 0, completion: 0, total: 0 });
+    expect(PlainRow.holds(null)).toBe(true);
+    expect(PlainRow.holds({ prompt: 0, completion: 5, total: 5 })).toBe(true);
+    expect(PlainRow.holds({ prompt: null, completion: 5, total: 5 })).toBe(false);
+    expect(PlainRow.holds({ prompt: 1, completion: -1, total: 0 })).toBe(false);
   });
 });
