@@ -290,11 +290,13 @@ function commit(d: Draft, old: StepRow | undefined, next: StepRow): void {
     if (next.status === "failed") d.failedSteps++;
     d.retries += next.retries;
   }
+  // Each read once: a PlainRow makes its tokens object when read.
   const oldTokens = old?.tokens ?? null;
-  if (oldTokens !== next.tokens) {
-    d.prompt += (next.tokens?.prompt ?? 0) - (oldTokens?.prompt ?? 0);
-    d.completion += (next.tokens?.completion ?? 0) - (oldTokens?.completion ?? 0);
-    d.total += (next.tokens?.total ?? 0) - (oldTokens?.total ?? 0);
+  const nextTokens = next.tokens;
+  if (oldTokens !== nextTokens) {
+    d.prompt += (nextTokens?.prompt ?? 0) - (oldTokens?.prompt ?? 0);
+    d.completion += (nextTokens?.completion ?? 0) - (oldTokens?.completion ?? 0);
+    d.total += (nextTokens?.total ?? 0) - (oldTokens?.total ?? 0);
   }
   const oldCost = old?.costUsd ?? null;
   if (oldCost !== next.costUsd) {

@@ -479,9 +479,10 @@ export function aggregateRows(rows: Iterable<StepRow>): RunAggregates {
     } else {
       for (const it of row.iterationRows) if (it.status === "completed" && it.costUsd === null) costUnknown++;
     }
-    prompt += row.tokens?.prompt ?? 0;
-    completion += row.tokens?.completion ?? 0;
-    total += row.tokens?.total ?? 0;
+    const tokens = row.tokens;
+    prompt += tokens?.prompt ?? 0;
+    completion += tokens?.completion ?? 0;
+    total += tokens?.total ?? 0;
   }
   return {
     stepsDone,

@@ -46,8 +46,12 @@ interface RowsMemo {
 const rowsCache = new WeakMap<StepTable, RowsMemo>();
 const VIEWS_KEPT = 4;
 
-function tokenCount(row: StepRow): number {
-  return row.tokens?.total ?? (row.tokens?.prompt ?? 0) + (row.tokens?.completion ?? 0);
+/** The row's token count for sorting: its total, else prompt + completion; null without tokens. */
+function tokenCount(row: StepRow): number | null {
+  // Read once: a PlainRow makes its tokens object on every read.
+  const tokens = row.tokens;
+  if (tokens === null) return null;
+  return tokens.total ?? (tokens.prompt ?? 0) + (tokens.completion ?? 0);
 }
 
 /**
@@ -95,9 +99,11 @@ export function selectRows(state: RunState, opts: { sort: SortKey; filter: strin
       });
       break;
     }
-    case "tokens":
-      rows.sort((a, b) => descending(a.tokens === null ? null : tokenCount(a), b.tokens === null ? null : tokenCount(b)) || byOrder(a, b));
+    case "tokens": {
+      const key = new Map<StepRow, number | null>(rows.map((r) => [r, tokenCount(r)]));
+      rows.sort((a, b) => descending(key.get(a) ?? null, key.get(b) ?? null) || byOrder(a, b));
       break;
+    }
   }
   if (memo.entries.length >= VIEWS_KEPT) memo.entries.shift();
   memo.entries.push({ sort: opts.sort, filter: opts.filter, rows });

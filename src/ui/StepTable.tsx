@@ -12,8 +12,9 @@ import { Line, TextLine, type Segment } from "./Line.js";
 import type { Theme } from "./theme.js";
 
 function tokensCell(row: StepRow): string {
-  if (row.tokens === null) return "";
-  return `${formatCount(row.tokens.prompt)}/${formatCount(row.tokens.completion)}`;
+  const tokens = row.tokens;
+  if (tokens === null) return "";
+  return `${formatCount(tokens.prompt)}/${formatCount(tokens.completion)}`;
 }
 
 function cellText(column: Column, row: StepRow, now: number, theme: Theme): string {
