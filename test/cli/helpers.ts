@@ -57,10 +57,8 @@ export async function ensureBuilt(): Promise<void> {
     try {
       if (builtMtime() < newestMtime(join(ROOT, "src"))) {
         try {
-          execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
-            cwd: ROOT,
-            stdio: "ignore",
-          });
+          // The whole build, as `npm run build`: tsc alone would leave dist/ui/runTui.js unbundled.
+          execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT, stdio: "ignore" });
         } catch {
           // tsc emits despite type errors in files other helpers are still writing.
         }

@@ -4,8 +4,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type * as RunTuiModule from "../../src/ui/runTui.js";
+import { ensureBuilt } from "../cli/helpers.js";
 import { until } from "./harness.js";
 import { asStreams, FakeStdin, FakeStdout } from "./fakeTty.js";
 import { SAMPLE_ATTEMPTS, SAMPLE_NAMES, SAMPLE_TRACE } from "./sampleRun.js";
@@ -17,6 +18,9 @@ function importedSpecifiers(code: string): string[] {
   const found = [...code.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"|^import\s*"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/gm)];
   return found.map((match) => match[1] ?? match[2] ?? match[3] ?? "");
 }
+
+// Run alone after a change to src, the build is made first (as for the CLI's tests).
+beforeAll(ensureBuilt, 120_000);
 
 describe("the bundled TUI", () => {
   it("imports nothing from node_modules: Ink, React and their dependencies are inside", async () => {
