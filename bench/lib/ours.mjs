@@ -10,15 +10,26 @@ export const BASE_URL = process.env.BENCH_BASE_URL ?? "http://127.0.0.1:8080/api
 /**
  * Streams one run into a RunState. `onBatch(state, eventsSoFar)` runs after each chunk
  * (heap sampling uses it). Returns {state, events, malformed, unknown}.
+ *
+ * `stage` stops the path early, to show where the time goes: "read" only reads the body
+ * (state stays initial, events 0), "decode" also decodes it (events counted, never
+ * reduced), "full" (default) is the whole ingest.
  */
-export async function ingestRun(executionId, { onBatch } = {}) {
+export async function ingestRun(executionId, { onBatch, stage = "full" } = {}) {
   const client = new TraceClient({ baseUrl: BASE_URL, apiKey: API_KEY });
   const decoder = createSseDecoder();
   let state = initialRunState(executionId);
   let events = 0;
   let malformed = 0;
   let unknown = 0;
+  const reduce = stage === "full";
   const apply = (batch) => {
+    if (!reduce) {
+      events += batch.events.length;
+      malformed += batch.malformed.length;
+      unknown += batch.unknown;
+      return;
+    }
     const at = Date.now();
     if (batch.events.length > 0) {
       events += batch.events.length;
@@ -37,6 +48,11 @@ export async function ingestRun(executionId, { onBatch } = {}) {
     state = reduceRun(state, { type: "stream/connecting", attempt: 1, at: Date.now() });
     const { body } = await client.openStream(FLOW, executionId, {});
     state = reduceRun(state, { type: "stream/opened", at: Date.now(), resumed: false });
+    if (stage === "read") {
+      let bytes = 0;
+      for await (const chunk of body) bytes += chunk.length;
+      return { state, events, malformed, unknown, bytes };
+    }
     for await (const chunk of body) {
       apply(decoder.push(chunk));
       onBatch?.(state, events);

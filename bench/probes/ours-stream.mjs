@@ -1,6 +1,7 @@
 // noukai-top probe: one stream through the ingest path (bytes -> validated events -> state).
 // Prints one JSON line: {ms, events, malformed, unknown, steps, maxRssKb, totals?, heap?}.
-// Usage: node --expose-gc bench/probes/ours-stream.mjs <executionId> [--expect-pairs N] [--sample-every N --warmup-id ID]
+// Usage: node --expose-gc bench/probes/ours-stream.mjs <executionId> [--stage read|decode|full] [--expect-pairs N] [--sample-every N --warmup-id ID]
+//   --stage S          stop early to show where the time goes (see ingestRun); default full
 //   --expect-pairs N   check the state's exact totals against steps 1..N of the workload
 //   --sample-every N   sample heapUsed after gc every N events; at the end, the heap with
 //                      the state and after dropping it. The heap baseline is taken after a
@@ -13,10 +14,12 @@ import { canonicalDecimal, expectedTotals } from "../lib/workload.mjs";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { "expect-pairs": { type: "string" }, "sample-every": { type: "string" }, "warmup-id": { type: "string" } },
+  options: { stage: { type: "string", default: "full" }, "expect-pairs": { type: "string" }, "sample-every": { type: "string" }, "warmup-id": { type: "string" } },
 });
 const executionId = positionals[0];
 const sampleEvery = values["sample-every"] ? Number(values["sample-every"]) : 0;
+const stage = values.stage;
+if (!["read", "decode", "full"].includes(stage)) throw new Error(`--stage ${stage}: expected read, decode or full`);
 
 function heapAfterGc() {
   globalThis.gc();
@@ -45,7 +48,7 @@ async function measure() {
       }
     : undefined;
   const started = performance.now();
-  const { state, events, malformed, unknown } = await ingestRun(executionId, { onBatch });
+  const { state, events, malformed, unknown } = await ingestRun(executionId, { onBatch, stage });
   const ms = performance.now() - started;
   const result = { ms, events, malformed, unknown, steps: state.steps.size, maxRssKb: process.resourceUsage().maxRSS };
   if (values["expect-pairs"]) result.totals = checkTotals(state, Number(values["expect-pairs"]));

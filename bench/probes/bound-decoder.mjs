@@ -1,0 +1,197 @@
+// Not product code: a bound for figure 1. The same stream as ours-stream.mjs, decoded by a
+// decoder written for exactly the two payloads of the ingest workload (bench/lib/workload.mjs:
+// step_started and step_completed with their keys in this order, ASCII, no escapes), which
+// builds the same events with the same strings as src/api/eventScan.ts. It checks less than a
+// general decoder must (other shapes, escapes, repeated keys, a preview's canonical form), so
+// no decoder of this stream can be much faster: it shows what is left for the rest of the path.
+// Prints one JSON line: {ms, events, skipped, steps, maxRssKb}.
+// Usage: node --expose-gc bench/probes/bound-decoder.mjs <executionId> [--reduce]
+//   --reduce   apply the events to reduceRun as the real ingest does (else they are dropped)
+import { parseArgs } from "node:util";
+import { TraceClient } from "../../dist/api/client.js";
+import { initialRunState, reduceRun } from "../../dist/state/reducer.js";
+import { BASE_URL } from "../lib/ours.mjs";
+import { API_KEY, FLOW } from "../lib/workload.mjs";
+
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { reduce: { type: "boolean", default: false } } });
+const executionId = positionals[0];
+
+/** Fixed bytes compared four at a time. */
+class Bytes {
+  constructor(text) {
+    this.bytes = Buffer.from(text, "latin1");
+    this.length = this.bytes.length;
+    this.words = new Uint32Array(this.length >> 2);
+    for (let k = 0; k < this.words.length; k++) this.words[k] = this.bytes.readUInt32LE(4 * k);
+  }
+
+  at(view, p) {
+    if (p + this.length > view.byteLength) return false;
+    const words = this.words;
+    for (let k = 0; k < words.length; k++) if (view.getUint32(p + 4 * k, true) !== words[k]) return false;
+    for (let k = words.length * 4; k < this.length; k++) if (view.getUint8(p + k) !== this.bytes[k]) return false;
+    return true;
+  }
+}
+
+const COMPLETED = new Bytes('event: step_completed\ndata: {"eventType":"step_completed","stepId":');
+const STARTED = new Bytes('event: step_started\ndata: {"eventType":"step_started","stepId":');
+const NAME = new Bytes(',"name":');
+const STEP_INDEX = new Bytes(',"stepIndex":');
+const OUTPUT = new Bytes(',"output":{"text":');
+const DURATION = new Bytes('},"durationMs":');
+const PROMPT = new Bytes(',"tokens":{"prompt":');
+const COMPLETION = new Bytes(',"completion":');
+const TOTAL = new Bytes(',"total":');
+const COST = new Bytes('},"costUsd":');
+const MODEL = new Bytes(',"modelUsed":');
+
+/** Index past the ASCII string without escapes at i, or -1. */
+function string(b, i, end) {
+  if (b[i] !== 0x22) return -1;
+  for (i++; i < end; i++) {
+    const c = b[i];
+    if (c === 0x22) return i + 1;
+    if (c < 0x20 || c === 0x5c || c >= 0x80) return -1;
+  }
+  return -1;
+}
+
+let number = 0;
+/** Index past the plain integer at i (its value in `number`), or -1. */
+function integer(b, i, end) {
+  let value = 0;
+  const from = i;
+  for (let c = b[i]; i < end && c >= 0x30 && c <= 0x39; c = b[++i]) value = value * 10 + c - 0x30;
+  const digits = i - from;
+  if (digits === 0 || digits > 15 || (digits > 1 && b[from] === 0x30) || b[i] === 0x2e || b[i] === 0x65 || b[i] === 0x45) return -1;
+  number = value;
+  return i;
+}
+
+function isDecimal(text) {
+  let i = 0;
+  let digits = 0;
+  let c = text.charCodeAt(0);
+  for (; c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i)) digits++;
+  if (c === 0x2e) for (c = text.charCodeAt(++i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i)) digits++;
+  return digits > 0 && i === text.length;
+}
+
+/** The last string made from a range of the chunk: a step's completed event repeats its id and name. */
+class Repeated {
+  text = "";
+  buffer = null;
+  start = 0;
+  length = 0;
+
+  get(b, start, end) {
+    const length = end - start;
+    if (b === this.buffer && length === this.length && b.compare(b, this.start, this.start + length, start, end) === 0) {
+      this.start = start;
+      return this.text;
+    }
+    this.buffer = b;
+    this.start = start;
+    this.length = length;
+    return (this.text = b.latin1Slice(start, end));
+  }
+}
+
+const stepIds = new Repeated();
+const names = new Repeated();
+const models = [];
+
+function model(b, start, end) {
+  const length = end - start;
+  for (const m of models) {
+    if (m.length !== length) continue;
+    let k = 0;
+    while (k < length && m.charCodeAt(k) === b[start + k]) k++;
+    if (k === length) return m;
+  }
+  const text = b.latin1Slice(start, end);
+  if (models.unshift(text) > 4) models.pop();
+  return text;
+}
+
+/** Decodes the frame at p into `events`; returns the index past it, or -1 when it is not one of the two. */
+function frame(b, view, p, end, events, at) {
+  let i;
+  let e;
+  if (COMPLETED.at(view, p)) {
+    i = p + COMPLETED.length;
+    if ((e = string(b, i, end)) < 0) return -1;
+    const stepId = stepIds.get(b, i + 1, e - 1);
+    if (!NAME.at(view, e) || (i = string(b, e + NAME.length, end)) < 0) return -1;
+    const name = names.get(b, e + NAME.length + 1, i - 1);
+    if (!OUTPUT.at(view, i)) return -1;
+    const outputStart = i + OUTPUT.length - 8; // the value starts at its `{`
+    if ((e = string(b, i + OUTPUT.length, end)) < 0 || !DURATION.at(view, e)) return -1;
+    const outputEnd = e + 1;
+    if ((i = integer(b, e + DURATION.length, end)) < 0) return -1;
+    const durationMs = number;
+    if (!PROMPT.at(view, i) || (i = integer(b, i + PROMPT.length, end)) < 0) return -1;
+    const prompt = number;
+    if (!COMPLETION.at(view, i) || (i = integer(b, i + COMPLETION.length, end)) < 0) return -1;
+    const completion = number;
+    if (!TOTAL.at(view, i) || (i = integer(b, i + TOTAL.length, end)) < 0) return -1;
+    const total = number;
+    if (!COST.at(view, i) || (e = string(b, i + COST.length, end)) < 0) return -1;
+    const costUsd = b.latin1Slice(i + COST.length + 1, e - 1);
+    if (!isDecimal(costUsd) || !MODEL.at(view, e) || (i = string(b, e + MODEL.length, end)) < 0) return -1;
+    const modelUsed = model(b, e + MODEL.length + 1, i - 1);
+    if (i + 2 >= end || b[i] !== 0x7d || b[i + 1] !== 0x0a || b[i + 2] !== 0x0a) return -1;
+    const output = { json: b.latin1Slice(outputStart, outputEnd), sizeBytes: outputEnd - outputStart, truncated: false };
+    const tokens = { prompt, completion, total };
+    events.push({ event: { type: "step_completed", stepId, name, output, durationMs, tokens, costUsd, modelUsed }, at });
+    return i + 3;
+  }
+  if (STARTED.at(view, p)) {
+    i = p + STARTED.length;
+    if ((e = string(b, i, end)) < 0) return -1;
+    const stepId = stepIds.get(b, i + 1, e - 1);
+    if (!NAME.at(view, e) || (i = string(b, e + NAME.length, end)) < 0) return -1;
+    const name = names.get(b, e + NAME.length + 1, i - 1);
+    if (!STEP_INDEX.at(view, i) || (i = integer(b, i + STEP_INDEX.length, end)) < 0) return -1;
+    const stepIndex = number;
+    if (i + 2 >= end || b[i] !== 0x7d || b[i + 1] !== 0x0a || b[i + 2] !== 0x0a) return -1;
+    events.push({ event: { type: "step_started", stepId, name, stepIndex }, at });
+    return i + 3;
+  }
+  return -1;
+}
+
+const client = new TraceClient({ baseUrl: BASE_URL, apiKey: API_KEY });
+let state = initialRunState(executionId);
+let eventCount = 0;
+let skipped = 0;
+const started = performance.now();
+const { body } = await client.openStream(FLOW, executionId, {});
+let rest = Buffer.alloc(0);
+for await (const chunk of body) {
+  // A frame cut by the chunk's end is kept and completed by the next chunk.
+  const b = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const events = [];
+  const at = Date.now();
+  let p = 0;
+  for (;;) {
+    const next = frame(b, view, p, b.length, events, at);
+    if (next !== -1) {
+      p = next;
+      continue;
+    }
+    // Any other frame (run_started, flow_completed) is passed over whole.
+    const blank = b.indexOf("\n\n", p);
+    if (blank === -1) break;
+    skipped++;
+    p = blank + 2;
+  }
+  rest = Buffer.from(b.subarray(p));
+  eventCount += events.length;
+  if (values.reduce && events.length > 0) state = reduceRun(state, { type: "stream/events", events });
+}
+const ms = performance.now() - started;
+await client.close();
+process.stdout.write(`${JSON.stringify({ ms, events: eventCount, skipped, steps: state.steps.size, maxRssKb: process.resourceUsage().maxRSS })}\n`);
