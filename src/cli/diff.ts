@@ -11,7 +11,7 @@ import { colorAllowed, resolveServerConfig, type ServerConfig } from "./config.j
 import { diffRuns, type DiffInput, type RunDiff, type StepDiff, type TotalDiff } from "./diffRuns.js";
 import { EXIT, UsageError } from "./exit.js";
 import { safeJson } from "./format/jsonText.js";
-import { createStyle, displayWidth, formatDuration, truncate, type Style } from "./format/style.js";
+import { columnWidths, createStyle, displayWidth, formatDuration, truncate, type Style } from "./format/style.js";
 import { terminalWidth } from "./runOutput.js";
 import { readExportFile } from "./traceFile.js";
 
@@ -137,7 +137,7 @@ export function renderDiff(diff: RunDiff, style: Style, maxWidth = Infinity): st
     step.b === null ? "" : usd(step.b.costUsd),
     costDelta(step.costDeltaUsd, style),
   ]);
-  const widths = titles.map((title, c) => Math.max(displayWidth(title), ...rows.map((row) => displayWidth(row[c] ?? ""))));
+  const widths = columnWidths(titles, rows);
   const others = widths.reduce((sum, w, c) => (c === 1 ? sum : sum + w), 0) + GAP.length * (titles.length - 1);
   const stepWidth = Math.max(MIN_STEP_CHARS, Math.min(MAX_STEP_CHARS, widths[1] ?? 0, maxWidth - others));
   widths[1] = Math.max(displayWidth("step"), Math.min(widths[1] ?? 0, stepWidth));

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { Trace } from "../../src/api/schemas.js";
 import { namesRecord } from "../../src/api/exportFile.js";
 import { buildSummary } from "../../src/state/summary.js";
-import { createStyle, displayWidth, truncate } from "../../src/cli/format/style.js";
+import { columnWidths, createStyle, displayWidth, truncate } from "../../src/cli/format/style.js";
 import { renderSummaryTable } from "../../src/cli/format/table.js";
 import { offlineState } from "../../src/cli/view.js";
 
@@ -49,5 +49,22 @@ describe("summary table width", () => {
     expect(truncate("翻訳して要約", 7, "…")).toBe("翻訳し…");
     expect(displayWidth(truncate("🚀🚀🚀🚀", 5, "..."))).toBeLessThanOrEqual(5);
     expect(truncate("short", 10, "…")).toBe("short");
+  });
+});
+
+describe("summary table of a large run", () => {
+  it("prints 200,000 steps (column widths were a Math.max over a spread, past the stack's argument limit)", () => {
+    const steps = Array.from({ length: 200_000 }, (_, i) => ({ stepId: `s${i}`, attempt: 1, status: "completed", durationMs: i, costUsd: "0.01" }));
+    const big = Trace.parse({ flowRun: { id: "run-big", status: "completed" }, steps });
+    const state = offlineState({ trace: big, names: namesRecord([]), attempts: new Map(), executionId: "e", flow: "o/p/s", exportedAt: null });
+    const summary = buildSummary(state, { executionId: "e", flow: "o/p/s", costWithRetriesUsd: null });
+    const lines = renderSummaryTable(state, summary, createStyle({ color: false, ascii: true }), 100).trimEnd().split("\n");
+    expect(lines.filter((line) => /^ *\d+ {2}/.test(line))).toHaveLength(200_000);
+    expect(lines.at(-1)).toMatch(/cost \$2000\b/);
+  });
+
+  it("columnWidths: the title or the widest cell of each column", () => {
+    const rows = Array.from({ length: 300_000 }, (_, i) => [String(i), i === 7 ? "翻訳" : "x"]);
+    expect(columnWidths(["#", "name"], rows)).toEqual([6, 4]);
   });
 });

@@ -87,3 +87,16 @@ export function truncate(text: string, max: number, ellipsis: string): string {
 export function displayWidth(text: string): number {
   return textWidth(text);
 }
+
+/**
+ * The width of each column: its title or its widest cell. A loop, not Math.max over a
+ * spread: a run of 250,000 steps has that many cells per column, past the call stack's
+ * limit for arguments.
+ */
+export function columnWidths(titles: readonly string[], rows: readonly (readonly string[])[]): number[] {
+  return titles.map((title, c) => {
+    let width = displayWidth(title);
+    for (const row of rows) width = Math.max(width, displayWidth(row[c] ?? ""));
+    return width;
+  });
+}

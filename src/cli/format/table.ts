@@ -4,7 +4,7 @@ import { sanitizeLine } from "../../api/sanitize.js";
 import { formatUsd } from "../../state/money.js";
 import type { Summary } from "../../state/summary.js";
 import type { RunState, StepRow } from "../../state/types.js";
-import { displayWidth, formatCount, formatDuration, truncate, type Style } from "./style.js";
+import { columnWidths, displayWidth, formatCount, formatDuration, truncate, type Style } from "./style.js";
 
 const MAX_STEP_CHARS = 40;
 const MAX_MODEL_CHARS = 24;
@@ -73,9 +73,7 @@ interface Layout {
 
 function layout(rows: readonly StepRow[], columns: readonly Column[]): Layout {
   const cells = rows.map((row, i) => columns.map((column) => column.cell(row, i)));
-  const widths = columns.map((column, c) =>
-    Math.max(displayWidth(column.title), ...cells.map((line) => displayWidth(line[c] ?? ""))),
-  );
+  const widths = columnWidths(columns.map((column) => column.title), cells);
   return { columns, cells, widths };
 }
 
