@@ -88,8 +88,8 @@ export async function run(ctx) {
       pass: rssOurs.median <= rssSdk.median,
     }),
     phase("stream to the end (decoder + reducer)", phases.streamMs, summarize(sdk.liveTraceMs), "SDK liveTrace()"),
-    phase("final Trace: read and validated", phases.traceMs, summarize(sdk.traceMs), "SDK trace()"),
-    phase("reconcile with the Trace", phases.reconcileMs),
+    phase("final Trace: read, validated, each step reconciled", phases.traceMs, summarize(sdk.traceMs), "SDK trace()"),
+    phase("reconcile: the rows put in the table, the sums", phases.reconcileMs),
     phase(`json summary written (${(summaryChars / 1e6).toFixed(0)} MB)`, phases.summaryMs),
     phase("all phases, in one process (no start-up)", phases.totalMs, summarize(sdkTotal), "SDK both calls"),
   ];

@@ -11,10 +11,11 @@ import {
   type RunRequest,
   type Trace,
 } from "./schemas.js";
-import { traceBodyReader } from "./traceBody.js";
+import { traceBodyReader, type TraceStepSink } from "./traceBody.js";
 import { Transport, type OpenedStream, type TransportOptions } from "./transport.js";
 
 export type { OpenedStream, RetryInfo } from "./transport.js";
+export type { TraceStepSink } from "./traceBody.js";
 
 /** What a client is made of: the transport's options (base URL, key, retries, timeouts). */
 export type ClientOptions = TransportOptions;
@@ -44,9 +45,18 @@ export class TraceClient {
     this.baseUrl = this.transport.baseUrl;
   }
 
-  /** The whole-run Trace (latest attempt of each step). */
-  trace(flow: FlowRef, executionId: string, opts: RequestOptions = {}): Promise<Trace> {
-    return this.transport.getJson(paths.trace(flow, executionId), traceBodyReader, opts);
+  /**
+   * The whole-run Trace (latest attempt of each step). With `newStepSink`, the steps go to
+   * a sink as they are read and the Trace returned has none; a sink is made for each try
+   * (a retried GET reads the body again), and only the last one made holds the steps.
+   */
+  trace(
+    flow: FlowRef,
+    executionId: string,
+    opts: RequestOptions & { newStepSink?: () => TraceStepSink } = {},
+  ): Promise<Trace> {
+    const { newStepSink } = opts;
+    return this.transport.getJson(paths.trace(flow, executionId), () => traceBodyReader(newStepSink), opts);
   }
 
   /** One attempt of one step: the latest unless `attempt` is a number; `loopIndex` for steps in a loop. */

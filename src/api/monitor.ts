@@ -4,7 +4,7 @@
 // status and either finish or reconnect with backoff. At the end load the full
 // Trace and the attempts of retried steps. Every reconnect replays the whole
 // history; rebuilding state from it is the reducer's job (signals say when).
-import type { TraceClient } from "./client.js";
+import type { TraceClient, TraceStepSink } from "./client.js";
 import { ApiError, isFinal } from "./errors.js";
 import type { FlowRef } from "./paths.js";
 import { redactSecrets } from "./redact.js";
@@ -46,6 +46,13 @@ export interface MonitorOptions {
   readonly now?: () => number;
   /** Fetch `attempt=all` for every step whose attempt > 1 once the run ended. Default true. */
   readonly fetchRetriedAttempts?: boolean;
+  /**
+   * Where the final Trace's steps go as they are read, instead of into the Trace (which
+   * then has none, and its trace/loaded signal says `stepsTaken`): a Trace of 250,000 steps
+   * need not be held whole. Called for each read of the Trace; the last sink made holds
+   * the steps of the Trace reported.
+   */
+  readonly newTraceStepSink?: () => TraceStepSink;
   /** Largest SSE frame accepted (see sse.ts DEFAULT_MAX_FRAME_BYTES). */
   readonly maxFrameBytes?: number;
   /**
@@ -57,7 +64,7 @@ export interface MonitorOptions {
 
 export interface MonitorResult {
   readonly status: TerminalStatus;
-  /** The full Trace loaded after the run ended; null when it could not be loaded. */
+  /** The full Trace loaded after the run ended (without steps with newTraceStepSink); null when it could not be loaded. */
   readonly trace: Trace | null;
   /**
    * Every attempt of each retried step, keyed `${stepId}#${loopIndex ?? ""}`; null when
@@ -387,23 +394,46 @@ export async function monitorRun(options: MonitorOptions): Promise<MonitorResult
   async function finish(streamStatus: TerminalStatus): Promise<MonitorResult> {
     let trace: Trace | null = null;
     let traceError: string | null = null;
+    // The retried steps of the Trace, when its steps go to a sink (the last read's).
+    let retried: StepTrace[] = [];
+    const newSink = options.newTraceStepSink;
+    const newStepSink =
+      newSink === undefined
+        ? undefined
+        : (): TraceStepSink => {
+            const sink = newSink();
+            const retriedHere: StepTrace[] = [];
+            retried = retriedHere;
+            return {
+              add(step) {
+                if (step.attempt > 1) retriedHere.push(step);
+                sink.add(step);
+              },
+            };
+          };
     try {
-      trace = await withinGiveUp((requestSignal) => client.trace(flow, executionId, { signal: requestSignal }));
+      trace = await withinGiveUp((requestSignal) =>
+        client.trace(flow, executionId, { signal: requestSignal, ...(newStepSink === undefined ? {} : { newStepSink }) }),
+      );
     } catch (error) {
       signal.throwIfAborted();
       // Said, not swallowed: without the trace the summary is the live stream's view.
       traceError = redactError(error).message;
     }
     if (trace === null) return { status: streamStatus, trace: null, retriedAttempts: null, traceError };
-    onSignal({ type: "trace/loaded", trace, final: true, at: now() });
+    if (newStepSink === undefined) {
+      retried = trace.steps.filter((step) => step.attempt > 1);
+      onSignal({ type: "trace/loaded", trace, final: true, at: now() });
+    } else {
+      onSignal({ type: "trace/loaded", trace, final: true, at: now(), stepsTaken: true });
+    }
     // The trace is the authority once loaded (a flow_completed without a summary says "completed").
     const finalStatus = terminalStatusOf(trace.flowRun.status) ?? streamStatus;
-    const retriedAttempts = options.fetchRetriedAttempts === false ? null : await loadRetriedAttempts(trace);
+    const retriedAttempts = options.fetchRetriedAttempts === false ? null : await loadRetriedAttempts(retried);
     return { status: finalStatus, trace, retriedAttempts, traceError: null };
   }
 
-  async function loadRetriedAttempts(trace: Trace): Promise<Map<string, StepTrace[]> | null> {
-    const retried = trace.steps.filter((step) => step.attempt > 1);
+  async function loadRetriedAttempts(retried: readonly StepTrace[]): Promise<Map<string, StepTrace[]> | null> {
     const result = new Map<string, StepTrace[]>();
     let failed = false;
     let nextIndex = 0;

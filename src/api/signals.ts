@@ -38,8 +38,17 @@ export type MonitorSignal =
   | { readonly type: "stream/ended"; readonly at: number }
   /** A run status learnt out of band (job status, trace summary). */
   | { readonly type: "run/status"; readonly status: string; readonly at: number }
-  /** The full Trace; `final` marks the load after the run ended. */
-  | { readonly type: "trace/loaded"; readonly trace: Trace; readonly final: boolean; readonly at: number }
+  /**
+   * The full Trace; `final` marks the load after the run ended. `stepsTaken`: its steps
+   * went to the monitor's newTraceStepSink as they were read, and `trace.steps` is empty.
+   */
+  | {
+      readonly type: "trace/loaded";
+      readonly trace: Trace;
+      readonly final: boolean;
+      readonly at: number;
+      readonly stepsTaken?: true;
+    }
   /** Every attempt of one step (and loop iteration), from `attempt=all`. */
   | {
       readonly type: "attempts/loaded";

@@ -641,12 +641,26 @@ interface Collecting {
   readonly pieces: Buffer[];
 }
 
-/** The Trace body reader (a fresh one per response). */
-export function traceBodyReader(): JsonBodyReader<Trace> {
-  return new TraceBodyReader();
+/** Takes the steps of a Trace as they are read (see traceBodyReader). */
+export interface TraceStepSink {
+  add(step: StepTrace): void;
+}
+
+/**
+ * The Trace body reader (a fresh one per response). With `newSink`, each step goes to a
+ * sink as soon as it is read and the Trace returned has no steps: a large Trace need not
+ * be held whole. A sink is made for each `steps` array the body holds; only the last one's
+ * steps count (the last key wins, as in JSON.parse), and none count if end() throws.
+ */
+export function traceBodyReader(newSink?: () => TraceStepSink): JsonBodyReader<Trace> {
+  return new TraceBodyReader(newSink);
 }
 
 class TraceBodyReader implements JsonBodyReader<Trace> {
+  private readonly newSink: (() => TraceStepSink) | undefined;
+  private sink: TraceStepSink | null = null;
+  /** Steps read from the current `steps` array (they are in `steps`, or went to the sink). */
+  private stepCount = 0;
   private buffer: Buffer | null = null;
   private pos = 0;
   private at = At.Start;
@@ -661,6 +675,10 @@ class TraceBodyReader implements JsonBodyReader<Trace> {
   private collecting: Collecting | null = null;
   /** A body that does not start as an object: read whole by JSON.parse and zod. */
   private whole: JsonBodyReader<Trace> | null = null;
+
+  constructor(newSink: (() => TraceStepSink) | undefined) {
+    this.newSink = newSink;
+  }
 
   push(chunk: Buffer): void {
     if (this.whole !== null) {
@@ -689,7 +707,12 @@ class TraceBodyReader implements JsonBodyReader<Trace> {
   }
 
   end(): Trace {
-    if (this.whole !== null) return this.whole.end();
+    if (this.whole !== null) {
+      const trace = this.whole.end();
+      if (this.newSink === undefined) return trace;
+      this.takeAll(trace.steps);
+      return { flowRun: trace.flowRun, steps: [] };
+    }
     if (this.collecting !== null) throw new BodyError(NOT_JSON);
     this.advance(true);
     if (this.at === At.Start) throw new BodyError("with an empty body");
@@ -698,7 +721,15 @@ class TraceBodyReader implements JsonBodyReader<Trace> {
     const checked = Trace.safeParse({ flowRun: this.flowRun, steps: steps === null ? this.otherSteps : [] });
     if (!checked.success) throw unexpected(checked.error);
     if (this.stepError !== null) throw this.stepError;
-    return { flowRun: checked.data.flowRun, steps: steps ?? checked.data.steps };
+    const trace = { flowRun: checked.data.flowRun, steps: steps ?? checked.data.steps };
+    // A body read whole (not an object at first) or without a steps array still gives its steps to a sink.
+    if (this.newSink !== undefined && steps === null) this.takeAll(trace.steps);
+    return this.newSink === undefined ? trace : { flowRun: trace.flowRun, steps: [] };
+  }
+
+  private takeAll(steps: readonly StepTrace[]): void {
+    const sink = (this.newSink as () => TraceStepSink)();
+    for (const step of steps) sink.add(step);
   }
 
   /** Reads what the buffer holds; stops where more bytes are needed (or at the end when `final`). */
@@ -749,6 +780,8 @@ class TraceBodyReader implements JsonBodyReader<Trace> {
           if (this.key === "steps" && c === LBRACKET) {
             // The last `steps` wins, as in JSON.parse.
             this.steps = [];
+            this.stepCount = 0;
+            this.sink = this.newSink === undefined ? null : this.newSink();
             this.otherSteps = undefined;
             this.stepError = null;
             this.pos = i + 1;
@@ -818,6 +851,7 @@ class TraceBodyReader implements JsonBodyReader<Trace> {
     if (this.key === "flowRun") this.flowRun = value;
     else if (this.key === "steps") {
       this.steps = null;
+      this.sink = null;
       this.otherSteps = value;
       this.stepError = null;
     }
@@ -826,13 +860,12 @@ class TraceBodyReader implements JsonBodyReader<Trace> {
   }
 
   private readStep(b: Buffer, i: number, end: number, final: boolean): number {
-    const steps = this.steps as StepTrace[];
     if (b[i] === LBRACE) {
       const next = scanStep(b, i, end);
       if (next >= 0) {
         const step = stepFromScan(b);
         if (step !== undefined) {
-          steps.push(step);
+          this.take(step);
           return next;
         }
       }
@@ -842,9 +875,15 @@ class TraceBodyReader implements JsonBodyReader<Trace> {
     const next = delimit(b, i, end, final);
     if (next === NEED) return NEED;
     const parsed = StepTrace.safeParse(parseJson(b, i, next));
-    if (parsed.success) steps.push(parsed.data);
-    else this.stepError ??= unexpected(parsed.error, ["steps", steps.length]);
+    if (parsed.success) this.take(parsed.data);
+    else this.stepError ??= unexpected(parsed.error, ["steps", this.stepCount]);
     return next;
+  }
+
+  private take(step: StepTrace): void {
+    if (this.sink === null) (this.steps as StepTrace[]).push(step);
+    else this.sink.add(step);
+    this.stepCount++;
   }
 }
 

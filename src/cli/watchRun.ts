@@ -3,12 +3,13 @@
 // by `demo`. `--record` saves what the monitor saw; `--notify` rings the bell at the end.
 // The client (undici), the monitor and the recorder (zod) are imported when needed: the
 // TUI draws its first frame before they load.
-import type { ClientOptions, TraceClient } from "../api/client.js";
+import type { ClientOptions, TraceClient, TraceStepSink } from "../api/client.js";
 import type { Recorder } from "../api/record.js";
 import { redactSecrets } from "../api/redact.js";
 import { sanitizeLine } from "../api/sanitize.js";
+import { TraceReconciler } from "../state/reconcile.js";
 import { initialRunState, reduceRun } from "../state/reducer.js";
-import { buildSummary, costWithRetries } from "../state/summary.js";
+import { buildSummary, costWithRetries, TraceCosts } from "../state/summary.js";
 import { quote } from "./args.js";
 import type { CommandContext } from "./commands.js";
 import type { WatchConfig } from "./config.js";
@@ -97,6 +98,20 @@ async function watchWithOutput(
   const output = createOutput(config, (text) => ctx.lifecycle.write(text), ctx.stdout);
   // The reducer updates the step table in place: only the latest state is kept.
   let state = initialRunState(config.executionId);
+  // The final Trace is reconciled step by step as it is read, so that its steps (~80 MB for
+  // 250,000) are never all held at once; --record saves the Trace whole, so it keeps them.
+  const finalTrace: { reconciler: TraceReconciler | null; costs: TraceCosts | null } = { reconciler: null, costs: null };
+  const newTraceStepSink = (): TraceStepSink => {
+    const reconciler = new TraceReconciler(state);
+    const costs = new TraceCosts();
+    Object.assign(finalTrace, { reconciler, costs });
+    return {
+      add(step) {
+        reconciler.add(step);
+        costs.add(step);
+      },
+    };
+  };
   const result = await monitorRun({
     client,
     flow: config.flow,
@@ -105,10 +120,14 @@ async function watchWithOutput(
     idleTimeoutMs: config.idleTimeoutMs,
     giveUpAfterMs: config.giveUpAfterMs,
     delayScale,
-    ...(recorder === null ? {} : { onRawFrame: recorder.onRawFrame }),
+    ...(recorder === null ? { newTraceStepSink } : { onRawFrame: recorder.onRawFrame }),
     onSignal(signal) {
       recorder?.onSignal(signal);
-      state = reduceRun(state, signal);
+      const { reconciler } = finalTrace;
+      state =
+        signal.type === "trace/loaded" && signal.stepsTaken === true && reconciler !== null
+          ? reduceRun(state, { type: "trace/reconciled", trace: signal.trace, final: signal.final, reconciler })
+          : reduceRun(state, signal);
       output.onSignal(signal, state);
     },
   });
@@ -117,7 +136,13 @@ async function watchWithOutput(
       `noukai-top: warning: the final trace could not be loaded (${result.traceError}); the summary is the live stream's\n`,
     );
   }
-  const costWithRetriesUsd = result.trace === null ? null : costWithRetries(result.trace, result.retriedAttempts);
+  let costWithRetriesUsd: string | null = null;
+  if (result.trace !== null) {
+    costWithRetriesUsd =
+      finalTrace.costs === null
+        ? costWithRetries(result.trace, result.retriedAttempts)
+        : finalTrace.costs.withRetries(result.retriedAttempts);
+  }
   output.finish(
     state,
     buildSummary(state, { executionId: config.executionId, flow: config.flowLabel, costWithRetriesUsd }),

@@ -10,61 +10,124 @@ import {
   isTerminal,
   mutableTable,
   parseTimestamp,
+  rowExecution,
   rowFromExecutions,
   toRunStatus,
   toStepStatus,
   toTokens,
+  type MutableStepTable,
 } from "./rows.js";
 import type { IterationRow, RunState, StepRow, StepStatus, StepTrace, Trace } from "./types.js";
 
 export function reconcileTrace(state: RunState, trace: Trace, names?: Readonly<Record<string, string>>): RunState {
-  // In place, like the reducer: the old rows become garbage as they are replaced.
-  const table = mutableTable(state.steps);
-  const rows = table.rows();
-  // StepTraces grouped by row position (loop steps have several; most steps one, kept
-  // without an array). A step the table knows keeps its position; the others take the
-  // next ones in trace order. Positions rather than a Map of every step id: a Map of
-  // hundreds of thousands of ids is slow to build.
-  const groups: (StepTrace | StepTrace[] | undefined)[] = [];
-  const added = new Map<string, number>();
-  for (const step of trace.steps) {
-    let at = table.get(step.stepId)?.order;
+  const reconciler = new TraceReconciler(state, names);
+  for (const step of trace.steps) reconciler.add(step);
+  return reconciler.finish(state, trace.flowRun);
+}
+
+/** One StepTrace as read for its row: the execution, and its error line when it failed. */
+interface TraceExecution {
+  readonly it: IterationRow;
+  readonly error: string | null;
+}
+
+/** The StepTraces of a step that has more than one (a loop), as executions. */
+interface ExecutionGroup {
+  readonly stepId: string;
+  readonly executions: TraceExecution[];
+}
+
+/**
+ * reconcileTrace one StepTrace at a time, so that a Trace read as it arrives need not be
+ * kept whole (250,000 StepTraces are ~80 MB). The state's table is not changed until
+ * finish(): an add() that turns out to be part of an invalid Trace costs nothing. A step
+ * with one StepTrace outside a loop (nearly all of them) gets its row at once and keeps
+ * nothing else; a loop step keeps its executions until finish(). A step the table knows
+ * keeps its position; the others take the next ones in trace order. Positions rather than
+ * a Map of every step id: a Map of hundreds of thousands of ids is slow to build.
+ */
+export class TraceReconciler {
+  private readonly table: MutableStepTable;
+  private readonly known: readonly StepRow[];
+  private readonly names: Readonly<Record<string, string>> | undefined;
+  /** Steps not in the table, by position. */
+  private readonly added = new Map<string, number>();
+  /** The row of a step with one StepTrace so far, outside a loop. */
+  private readonly built: (StepRow | undefined)[] = [];
+  /** The error line of a failed execution behind a row of `built`, by position (failed steps are few). */
+  private readonly builtErrors = new Map<number, string>();
+  private readonly groups: (ExecutionGroup | undefined)[] = [];
+
+  constructor(state: RunState, names?: Readonly<Record<string, string>>) {
+    this.table = mutableTable(state.steps);
+    this.known = this.table.rows();
+    this.names = names;
+  }
+
+  add(step: StepTrace): void {
+    const { stepId } = step;
+    let at = this.table.get(stepId)?.order;
     if (at === undefined) {
-      at = added.get(step.stepId);
+      at = this.added.get(stepId);
       if (at === undefined) {
-        at = table.size + added.size;
-        added.set(step.stepId, at);
+        at = this.table.size + this.added.size;
+        this.added.set(stepId, at);
       }
     }
-    const group = groups[at];
-    if (group === undefined) groups[at] = step;
-    else if (Array.isArray(group)) group.push(step);
-    else groups[at] = [group, step];
+    const known = this.known[at];
+    const it = iterationFromTrace(step, known?.status ?? "pending");
+    const execution: TraceExecution = { it, error: it.status === "failed" ? errorContextLine(step) : null };
+    const group = this.groups[at];
+    if (group !== undefined) {
+      group.executions.push(execution);
+      return;
+    }
+    const built = this.built[at];
+    if (built === undefined) {
+      if (it.loopIndex === null) {
+        this.built[at] = this.rowOf(stepId, [execution], at);
+        if (execution.error !== null) this.builtErrors.set(at, execution.error);
+      } else {
+        this.groups[at] = { stepId, executions: [execution] };
+      }
+      return;
+    }
+    // A second StepTrace of a step: the first one's execution is the row's own.
+    this.built[at] = undefined;
+    const first: TraceExecution = { it: rowExecution(built), error: this.builtErrors.get(at) ?? null };
+    this.groups[at] = { stepId, executions: [first, execution] };
   }
-  for (let at = 0; at < groups.length; at++) {
-    const group = groups[at];
-    if (group === undefined) continue;
-    const traces = Array.isArray(group) ? group : [group];
-    const known = at < rows.length ? rows[at] : undefined;
-    table.put(rowFromTrace((traces[0] as StepTrace).stepId, traces, known, at, names));
+
+  /** The reconciled state: `state` (the one given to the constructor, or its successor with the same table) with every row added. */
+  finish(state: RunState, run: Trace["flowRun"]): RunState {
+    const { table } = this;
+    const end = Math.max(this.built.length, this.groups.length);
+    for (let at = 0; at < end; at++) {
+      const group = this.groups[at];
+      const row = this.built[at] ?? (group === undefined ? undefined : this.rowOf(group.stepId, group.executions, at));
+      if (row !== undefined) table.put(row);
+    }
+    const sums = aggregateRows(table.rows());
+    const incoming = toRunStatus(run.status);
+    const status = isTerminal(state.status) && !isTerminal(incoming) ? state.status : incoming;
+    return {
+      ...state,
+      ...sums,
+      runId: run.id,
+      flowId: run.flowId ?? state.flowId,
+      status,
+      startedAt: parseTimestamp(run.startedAt) ?? state.startedAt,
+      completedAt: parseTimestamp(run.completedAt) ?? state.completedAt,
+      durationMs: run.durationMs ?? state.durationMs,
+      stepCount: run.stepCount ?? state.stepCount,
+      steps: table,
+      version: state.version + 1,
+    };
   }
-  const sums = aggregateRows(table.rows());
-  const run = trace.flowRun;
-  const incoming = toRunStatus(run.status);
-  const status = isTerminal(state.status) && !isTerminal(incoming) ? state.status : incoming;
-  return {
-    ...state,
-    ...sums,
-    runId: run.id,
-    flowId: run.flowId ?? state.flowId,
-    status,
-    startedAt: parseTimestamp(run.startedAt) ?? state.startedAt,
-    completedAt: parseTimestamp(run.completedAt) ?? state.completedAt,
-    durationMs: run.durationMs ?? state.durationMs,
-    stepCount: run.stepCount ?? state.stepCount,
-    steps: table,
-    version: state.version + 1,
-  };
+
+  private rowOf(stepId: string, executions: readonly TraceExecution[], order: number): StepRow {
+    return rowFromTrace(stepId, executions, this.known[order], order, this.names);
+  }
 }
 
 function iterationFromTrace(t: StepTrace, fallback: StepStatus): IterationRow {
@@ -84,15 +147,14 @@ function iterationFromTrace(t: StepTrace, fallback: StepStatus): IterationRow {
 }
 
 /** Latest attempt per loop index (a Trace should hold one already), ordered by loop index. */
-function latestPerLoopIndex(traces: readonly StepTrace[]): readonly StepTrace[] {
-  if (traces.length === 1) return traces;
-  const latest = new Map<number | null, StepTrace>();
-  for (const t of traces) {
-    const key = t.loopIndex ?? null;
-    const seen = latest.get(key);
-    if (seen === undefined || t.attempt >= seen.attempt) latest.set(key, t);
+function latestPerLoopIndex(executions: readonly TraceExecution[]): readonly TraceExecution[] {
+  if (executions.length === 1) return executions;
+  const latest = new Map<number | null, TraceExecution>();
+  for (const e of executions) {
+    const seen = latest.get(e.it.loopIndex);
+    if (seen === undefined || e.it.attempt >= seen.it.attempt) latest.set(e.it.loopIndex, e);
   }
-  return [...latest.values()].sort((a, b) => (a.loopIndex ?? -1) - (b.loopIndex ?? -1));
+  return [...latest.values()].sort((a, b) => (a.it.loopIndex ?? -1) - (b.it.loopIndex ?? -1));
 }
 
 function errorContextLine(t: StepTrace): string | null {
@@ -109,18 +171,17 @@ function errorContextLine(t: StepTrace): string | null {
 
 function rowFromTrace(
   stepId: string,
-  traces: readonly StepTrace[],
+  all: readonly TraceExecution[],
   known: StepRow | undefined,
   order: number,
   names: Readonly<Record<string, string>> | undefined,
 ): StepRow {
-  const latest = latestPerLoopIndex(traces);
-  const fallback = known?.status ?? "pending";
-  const executions = latest.map((t) => iterationFromTrace(t, fallback));
-  const isLoop = latest.some((t) => t.loopIndex != null);
+  const latest = latestPerLoopIndex(all);
+  const executions = latest.map((e) => e.it);
+  const isLoop = executions.some((it) => it.loopIndex !== null);
   const retries = executions.reduce((n, it) => n + it.attempt - 1, 0);
   const last = latest[latest.length - 1];
-  const traceError = last !== undefined && executions[executions.length - 1]?.status === "failed" ? errorContextLine(last) : null;
+  const traceError = last !== undefined && last.it.status === "failed" ? last.error : null;
   return rowFromExecutions(
     {
       stepId,

@@ -135,7 +135,13 @@ export function reduceRun(state: RunState, action: RunAction): RunState {
       return bump(state, { status, completedAt });
     }
     case "trace/loaded": {
+      // Its steps went to a TraceReconciler: trace/reconciled brings them.
+      if (action.stepsTaken === true) return state;
       const reconciled = reconcileTrace(state, action.trace);
+      return action.final ? { ...reconciled, final: true, replay: null } : reconciled;
+    }
+    case "trace/reconciled": {
+      const reconciled = action.reconciler.finish(state, action.trace.flowRun);
       return action.final ? { ...reconciled, final: true, replay: null } : reconciled;
     }
     case "attempts/loaded": {

@@ -376,7 +376,15 @@ export function rowFromExecutions(
   if (current === undefined) throw new Error("a row needs at least one execution");
   // Whole literals, not a spread of `base` plus fields: a reconcile builds one per step.
   if (!isLoop) {
-    if (current.attempt === 1 && retries === 0 && current.loopIndex === null && base.lastError === null && base.lastOutput === null && base.lastInput === null) {
+    if (
+      current.attempt === 1 &&
+      retries === 0 &&
+      current.loopIndex === null &&
+      base.lastError === null &&
+      base.lastOutput === null &&
+      base.lastInput === null &&
+      PlainRow.holds(current.tokens)
+    ) {
       return new PlainRow(
         base.stepId,
         base.name,

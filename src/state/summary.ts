@@ -104,21 +104,46 @@ export function costWithRetries(
   trace: Trace,
   attemptsByKey: ReadonlyMap<string, readonly StepTrace[]> | null,
 ): string | null {
-  if (attemptsByKey === null) return null;
-  const sum = new UsdSum();
-  let known = false;
-  // The trace's attempt of each retried execution (keys for those steps only: a key
-  // per step of a 250,000-step trace costs more than the whole sum).
-  const retried = new Set<string>();
-  for (const key of attemptsByKey.keys()) retried.add(key.slice(0, key.lastIndexOf("#")));
-  const latest = new Map<string, number>();
-  for (const step of trace.steps) {
-    if (step.costUsd != null && sum.add(step.costUsd)) known = true;
-    if (retried.size > 0 && retried.has(step.stepId)) latest.set(attemptsKey(step.stepId, step.loopIndex), step.attempt);
+  const costs = new TraceCosts();
+  for (const step of trace.steps) costs.add(step);
+  return costs.withRetries(attemptsByKey);
+}
+
+/** costWithRetries one StepTrace at a time (for a Trace whose steps are not kept). */
+export class TraceCosts {
+  private readonly sum = new UsdSum();
+  private known = false;
+  // What withRetries needs of each step, in columns rather than one object per step.
+  private readonly stepIds: string[] = [];
+  private readonly loopIndexes: (number | null)[] = [];
+  private readonly attempts: number[] = [];
+
+  add(step: StepTrace): void {
+    if (step.costUsd != null && this.sum.add(step.costUsd)) this.known = true;
+    this.stepIds.push(step.stepId);
+    this.loopIndexes.push(step.loopIndex ?? null);
+    this.attempts.push(step.attempt);
   }
-  for (const [key, attempts] of attemptsByKey) {
-    const current = latest.get(key) ?? Math.max(...attempts.map((a) => a.attempt));
-    for (const a of attempts) if (a.attempt !== current && a.costUsd != null && sum.add(a.costUsd)) known = true;
+
+  withRetries(attemptsByKey: ReadonlyMap<string, readonly StepTrace[]> | null): string | null {
+    if (attemptsByKey === null) return null;
+    const sum = new UsdSum(this.sum.total());
+    let known = this.known;
+    // The trace's attempt of each retried execution (keys for those steps only: a key
+    // per step of a 250,000-step trace costs more than the whole sum).
+    const retried = new Set<string>();
+    for (const key of attemptsByKey.keys()) retried.add(key.slice(0, key.lastIndexOf("#")));
+    const latest = new Map<string, number>();
+    if (retried.size > 0) {
+      for (let k = 0; k < this.stepIds.length; k++) {
+        const stepId = this.stepIds[k] as string;
+        if (retried.has(stepId)) latest.set(attemptsKey(stepId, this.loopIndexes[k]), this.attempts[k] as number);
+      }
+    }
+    for (const [key, attempts] of attemptsByKey) {
+      const current = latest.get(key) ?? Math.max(...attempts.map((a) => a.attempt));
+      for (const a of attempts) if (a.attempt !== current && a.costUsd != null && sum.add(a.costUsd)) known = true;
+    }
+    return known ? toUsdString(sum.total()) : null;
   }
-  return known ? toUsdString(sum.total()) : null;
 }

@@ -2,6 +2,7 @@
 // state/ imports nothing but types (from api/schemas), so it stays pure and testable.
 import type { PayloadPreview, StepTrace, Trace } from "../api/schemas.js";
 import type { MonitorSignal, ReceivedEvent } from "../api/signals.js";
+import type { TraceReconciler } from "./reconcile.js";
 
 export type StepStatus = "pending" | "running" | "completed" | "failed" | "skipped" | "waiting_tools" | "paused";
 export type RunStatus = "pending" | "running" | "completed" | "failed" | "cancelled" | "unknown";
@@ -156,10 +157,15 @@ export interface StepTable {
   rows(): readonly StepRow[];
 }
 
-/** Everything the reducer understands: what the monitor reports, plus a saved trace opened offline. */
+/**
+ * Everything the reducer understands: what the monitor reports, a saved trace opened
+ * offline, and a final Trace whose steps a TraceReconciler took as they were read (its
+ * trace/loaded signal says `stepsTaken`; the reducer leaves such a signal alone).
+ */
 export type RunAction =
   | MonitorSignal
-  | { readonly type: "offline/loaded"; readonly trace: Trace; readonly names: Readonly<Record<string, string>> };
+  | { readonly type: "offline/loaded"; readonly trace: Trace; readonly names: Readonly<Record<string, string>> }
+  | { readonly type: "trace/reconciled"; readonly trace: Trace; readonly final: boolean; readonly reconciler: TraceReconciler };
 
 export type { MonitorSignal, ReceivedEvent, StepTrace, Trace };
 

@@ -184,6 +184,24 @@ describe("monitorRun lifecycle", () => {
     expect(server.requestsOf("stream")[0]?.headers["last-event-id"]).toBeUndefined();
   });
 
+  it("with newTraceStepSink, the trace's steps go to the sink and the attempts of retried steps are still loaded", async () => {
+    const { client } = await setup({ streams: [sseStream([{ write: FULL_RUN }, "stall"])] });
+    const sinks: string[][] = [];
+    const run = await watch(client, {
+      newTraceStepSink: () => {
+        const ids: string[] = [];
+        sinks.push(ids);
+        return { add: (step) => ids.push(`${step.stepId}#${step.loopIndex ?? ""}@${step.attempt}`) };
+      },
+    });
+    expect(run.error).toBeUndefined();
+    expect(sinks).toEqual([["s1#@1", "s2#@2", "loop#1@3"]]);
+    expect(run.result?.trace?.steps).toEqual([]);
+    const loaded = ofType(run, "trace/loaded");
+    expect(loaded.map((s) => [s.final, s.stepsTaken, s.trace.steps.length])).toEqual([[true, true, 0]]);
+    expect([...(run.result?.retriedAttempts?.keys() ?? [])].sort()).toEqual(["loop#1", "s2#"]);
+  });
+
   it("finishes at once when the run was already over: the replay ends, the status says completed", async () => {
     const { server, client } = await setup({
       streams: [sseStream([{ write: HISTORY.join("") }, "end"])],

@@ -32,16 +32,33 @@ function randomCuts(random: () => number, length: number): number[] {
   return cuts;
 }
 
-/** Reads `text` both ways and expects the same outcome (same value and key order, or the same error). */
+/**
+ * Reads `text` both ways and expects the same outcome (same value and key order, or the
+ * same error); also with a step sink, which must get the reference's steps (the last sink
+ * made) while the Trace returned has none.
+ */
 function expectAgreement(text: string, cuts: readonly number[]): Outcome {
   const bytes = Buffer.from(text, "utf8");
   const reference = read(schemaBodyReader(Trace), bytes, []);
   const ours = read(traceBodyReader(), bytes, cuts);
-  if (reference.ok && ours.ok) {
+  let sunk: unknown[] = [];
+  const withSink = read(
+    traceBodyReader(() => {
+      const steps: unknown[] = [];
+      sunk = steps;
+      return { add: (step) => steps.push(step) };
+    }),
+    bytes,
+    cuts,
+  );
+  if (reference.ok && ours.ok && withSink.ok) {
     expect(ours.value).toStrictEqual(reference.value);
     expect(JSON.stringify(ours.value)).toBe(JSON.stringify(reference.value));
+    const { flowRun, steps } = reference.value as Trace;
+    expect(withSink.value).toStrictEqual({ flowRun, steps: [] });
+    expect(sunk).toStrictEqual(steps);
   } else {
-    expect({ text: text.slice(0, 300), ours }).toStrictEqual({ text: text.slice(0, 300), ours: reference });
+    expect({ text: text.slice(0, 300), ours, withSink }).toStrictEqual({ text: text.slice(0, 300), ours: reference, withSink: reference });
   }
   return ours;
 }
@@ -164,6 +181,18 @@ describe("traceBodyReader", () => {
     const cuts = Array.from({ length: Math.ceil(text.length / 16384) }, (_, k) => k * 16384);
     const outcome = expectAgreement(text, cuts);
     expect(outcome.ok).toBe(true);
+  });
+
+  it("with a step sink, only the last steps array's sink holds steps (the last key wins)", () => {
+    const sinks: unknown[][] = [];
+    const reader = traceBodyReader(() => {
+      const steps: unknown[] = [];
+      sinks.push(steps);
+      return { add: (step) => steps.push(step) };
+    });
+    const text = '{"steps":[{"stepId":"old","status":"completed"}],"flowRun":{"id":"r","status":"completed"},"steps":[{"stepId":"new","status":"completed"}]}';
+    expect(read(reader, Buffer.from(text), [])).toStrictEqual({ ok: true, value: { flowRun: { id: "r", status: "completed" }, steps: [] } });
+    expect(sinks.map((steps) => steps.map((step) => (step as { stepId: string }).stepId))).toEqual([["old"], ["new"]]);
   });
 
   it.each([

@@ -46,6 +46,23 @@ describe("record and replay", () => {
     expect(replayed.stdout).toBe(live.stdout);
   });
 
+  it("without --record the final trace is reconciled as it is read, into the same summary", async () => {
+    const { live } = recorded.get("json") as { live: CliResult; file: string };
+    const streamed = await runCli(["demo", "--speed", "100", "--seed", "7", "--format", "json"], cliEnv());
+    expect(streamed.code).toBe(0);
+    // Another run of the same seed: only its ids and times differ.
+    const runFields = (text: string): Record<string, unknown> => {
+      const { executionId, runId, startedAt, completedAt, ...rest } = JSON.parse(text) as Record<string, unknown>;
+      expect([executionId, runId, startedAt, completedAt].every((v) => typeof v === "string")).toBe(true);
+      return rest;
+    };
+    const summary = runFields(streamed.stdout);
+    expect(summary).toEqual(runFields(live.stdout));
+    // The demo has retries and a loop, so both ways were exercised on them.
+    expect(summary.costWithRetriesUsd).not.toBe(summary.costUsd);
+    expect((summary.steps as { loopIndex: number | null }[]).some((step) => step.loopIndex !== null)).toBe(true);
+  });
+
   it("writes a header, connection lines, every frame with its arrival time, the final trace and attempts", async () => {
     const { live, file } = recorded.get("ndjson") as { live: CliResult; file: string };
     const written = lines(file);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TraceEvent } from "../../src/api/schemas.js";
-import { reconcileTrace } from "../../src/state/reconcile.js";
+import type { StepTrace } from "../../src/api/schemas.js";
+import { reconcileTrace, TraceReconciler } from "../../src/state/reconcile.js";
 import { initialRunState } from "../../src/state/reducer.js";
 import { selectTotals } from "../../src/state/selectors.js";
 import { completed, failed, live, row, runStarted, started, stepTrace, T0, trace } from "./fixtures.js";
@@ -116,5 +117,72 @@ describe("reconcileTrace", () => {
     expect(row(r, "a")).toMatchObject({ status: "running", costUsd: null });
     expect(row(r, "b").status).toBe("pending");
     expect(selectTotals(r).costUsd).toBeNull();
+  });
+
+  it("a step's second StepTrace replaces the row built from its first, as if both came at once", () => {
+    const s = live([started("a", "A"), started("b", "B"), started("c", "C"), started("d", "D")]);
+    const r = reconcileTrace(
+      s,
+      trace([
+        // a: a later, higher attempt wins; b: a later, lower one does not (its error stays);
+        // c: an equal attempt, the later wins; d: the first outside a loop, then a loop index.
+        stepTrace("a", { attempt: 1, status: "failed", errorContext: { message: "first" }, costUsd: "0.1" }),
+        stepTrace("b", { attempt: 3, status: "failed", errorContext: { message: "kept" }, costUsd: "0.3" }),
+        stepTrace("c", { attempt: 2, costUsd: "0.2" }),
+        stepTrace("d", { costUsd: "0.4", durationMs: 4 }),
+        stepTrace("a", { attempt: 2, costUsd: "0.5" }),
+        stepTrace("b", { attempt: 2, costUsd: "9" }),
+        stepTrace("c", { attempt: 2, costUsd: "0.25" }),
+        stepTrace("d", { loopIndex: 0, costUsd: "0.6", durationMs: 6 }),
+      ]),
+    );
+    expect(row(r, "a")).toMatchObject({ attempt: 2, retries: 1, status: "completed", costUsd: "0.5", lastError: null, isLoop: false });
+    expect(row(r, "b")).toMatchObject({ attempt: 3, retries: 2, status: "failed", costUsd: "0.3", lastError: "kept" });
+    expect(row(r, "c")).toMatchObject({ attempt: 2, costUsd: "0.25" });
+    expect(row(r, "d")).toMatchObject({ isLoop: true, iterations: 2, costUsd: "1", durationMs: 10 });
+    expect(row(r, "d").iterationRows.map((it) => [it.loopIndex, it.costUsd])).toEqual([
+      [null, "0.4"],
+      [0, "0.6"],
+    ]);
+    expect(r.steps.rows().map((x) => [x.stepId, x.name])).toEqual([
+      ["a", "A"],
+      ["b", "B"],
+      ["c", "C"],
+      ["d", "D"],
+    ]);
+    expect(selectTotals(r).costUsd).toBe("2.05");
+  });
+
+  it("token counts a plain row cannot hold (negative, missing) are kept as the trace says", () => {
+    const r = reconcileTrace(
+      initialRunState(),
+      trace([
+        stepTrace("neg", { tokens: { prompt: -1, completion: 2, total: 1 } }),
+        stepTrace("part", { tokens: { total: 5 } }),
+      ]),
+    );
+    expect(row(r, "neg").tokens).toEqual({ prompt: -1, completion: 2, total: 1 });
+    expect(row(r, "part").tokens).toEqual({ prompt: null, completion: null, total: 5 });
+  });
+
+  it("add() changes no row of the state until finish()", () => {
+    const events: TraceEvent[] = [runStarted(4), started("x", "X"), completed("x", { costUsd: "0.1" }), started("y", "Y")];
+    const steps: StepTrace[] = [
+      stepTrace("y", { attempt: 2, status: "failed", errorContext: { error: "late" } }),
+      stepTrace("x", { costUsd: "0.2" }),
+      stepTrace("w", { loopIndex: 1, costUsd: "0.3" }),
+      stepTrace("w", { loopIndex: 0, costUsd: "0.4" }),
+      stepTrace("y", { attempt: 1 }),
+    ];
+    const whole = reconcileTrace(live(events), trace(steps));
+    const s = live(events);
+    const before = s.steps.rows().slice();
+    const reconciler = new TraceReconciler(s);
+    for (const step of steps) reconciler.add(step);
+    expect(s.steps.rows()).toEqual(before);
+    const r = reconciler.finish(s, trace([]).flowRun);
+    const view = (state: typeof r): unknown => state.steps.rows().map((x) => ({ ...x, tokens: x.tokens, iterationRows: x.iterationRows }));
+    expect(view(r)).toEqual(view(whole));
+    expect(selectTotals(r)).toEqual(selectTotals(whole));
   });
 });

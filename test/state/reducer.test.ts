@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { TraceReconciler } from "../../src/state/reconcile.js";
 import { initialRunState, LIVE_ITERATIONS_KEPT, reduceRun } from "../../src/state/reducer.js";
 import { PlainRow } from "../../src/state/rows.js";
 import { selectTotals } from "../../src/state/selectors.js";
@@ -415,6 +416,22 @@ describe("trace and attempts actions", () => {
     expect(row(loaded, "a")).toMatchObject({ name: "Alpha", attempt: 2, retries: 1, costUsd: "0.02", status: "completed" });
     const fin = reduceRun(loaded, { type: "trace/loaded", trace: trace([stepTrace("a")]), final: true, at: T0 + 10 });
     expect(fin.final).toBe(true);
+  });
+
+  it("trace/loaded whose steps a sink took leaves the state; trace/reconciled brings the sink's steps", () => {
+    const s0 = live([runStarted(), started("a", "Alpha")]);
+    const head = trace([], { stepCount: 2, status: "failed" });
+    expect(reduceRun(s0, { type: "trace/loaded", trace: head, final: true, at: T0 + 9, stepsTaken: true })).toBe(s0);
+    const reconciler = new TraceReconciler(s0);
+    reconciler.add(stepTrace("a", { attempt: 2, costUsd: "0.02" }));
+    reconciler.add(stepTrace("b", { status: "failed", costUsd: "0.01" }));
+    const s = reduceRun(s0, { type: "trace/reconciled", trace: head, final: true, reconciler });
+    expect(s).toMatchObject({ final: true, replay: null, status: "failed", stepCount: 2 });
+    expect(s.steps.rows().map((r) => [r.stepId, r.name, r.attempt, r.status])).toEqual([
+      ["a", "Alpha", 2, "completed"],
+      ["b", null, 1, "failed"],
+    ]);
+    expect(selectTotals(s)).toMatchObject({ costUsd: "0.03", retries: 1, failedSteps: 1 });
   });
 
   it("attempts/loaded stores every attempt per step and loop index", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { reduceRun } from "../../src/state/reducer.js";
-import { buildSummary, costWithRetries, summarySteps } from "../../src/state/summary.js";
+import { buildSummary, costWithRetries, summarySteps, TraceCosts } from "../../src/state/summary.js";
 import { attemptsKey } from "../../src/state/types.js";
 import { completed, failed, live, runStarted, started, stepTrace, T0, trace } from "./fixtures.js";
 
@@ -96,6 +96,15 @@ describe("costWithRetries", () => {
     const retried = trace(finalTrace.steps.map((st) => (st.stepId === "loop" && st.loopIndex === 1 ? { ...st, attempt: 3 } : st)));
     expect(costWithRetries(retried, attempts)).toBe("0.403");
     expect(costWithRetries(retried, new Map())).toBe("0.33");
+    // The same one step at a time, asked twice (asking adds nothing to what was added).
+    const costs = new TraceCosts();
+    for (const step of retried.steps) costs.add(step);
+    expect([costs.withRetries(attempts), costs.withRetries(attempts), costs.withRetries(new Map()), costs.withRetries(null)]).toEqual([
+      "0.403",
+      "0.403",
+      "0.33",
+      null,
+    ]);
   });
 
   it("finds the trace's attempt of a step whose id holds the key separator", () => {
