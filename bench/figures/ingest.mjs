@@ -7,6 +7,7 @@
 import { runProbe } from "../lib/proc.mjs";
 import { row } from "../lib/report.mjs";
 import { summarize } from "../lib/stats.mjs";
+import { canonicalDecimal, expectedTotals, unitsToDecimal } from "../lib/workload.mjs";
 
 const PAIRS = 250_000;
 
@@ -37,13 +38,22 @@ export async function run(ctx) {
     ["read: the body through undici, not decoded", "bench/probes/ours-stream.mjs", ["--stage", "read"]],
     ["read + decode (events built, no reducer)", "bench/probes/ours-stream.mjs", ["--stage", "decode"]],
     ["read + bound decoder, no reducer", "bench/probes/bound-decoder.mjs", []],
-    ["read + bound decoder + our reducer", "bench/probes/bound-decoder.mjs", ["--reduce"]],
+    ["read + bound decoder + our reducer", "bench/probes/bound-decoder.mjs", ["--state", "ours"]],
+    ["read + bound decoder + a state of bytes and typed arrays (no string or object per step)", "bench/probes/bound-decoder.mjs", ["--state", "bytes"]],
   ];
+  const expectedCost = canonicalDecimal(expectedTotals(PAIRS).costUsd);
   const breakdown = [];
   const budget = `budget ${budgetMs.toFixed(0)} ms (2x SDK)`;
   for (const [measure, probe, args] of stages) {
     const ms = [];
-    for (let i = 0; i < ctx.runs; i++) ms.push((await runProbe(probe, [executionId, ...args])).ms);
+    for (let i = 0; i < ctx.runs; i++) {
+      const r = await runProbe(probe, [executionId, ...args]);
+      // The bytes state keeps its cost total as integer units of 1e-8 USD: it must be exact too.
+      if (r.costUnits !== undefined && canonicalDecimal(unitsToDecimal(BigInt(r.costUnits))) !== expectedCost) {
+        throw new Error(`bound decoder's state: cost ${r.costUnits} units, want ${expectedCost}`);
+      }
+      ms.push(r.ms);
+    }
     ctx.log(`ingest breakdown, ${measure}: ${ms.map((v) => v.toFixed(0)).join(", ")} ms`);
     breakdown.push(
       row({

@@ -5,15 +5,19 @@
 // general decoder must (other shapes, escapes, repeated keys, a preview's canonical form), so
 // no decoder of this stream can be much faster: it shows what is left for the rest of the path.
 // Prints one JSON line: {ms, events, skipped, steps, maxRssKb}.
-// Usage: node --expose-gc bench/probes/bound-decoder.mjs <executionId> [--reduce]
-//   --reduce   apply the events to reduceRun as the real ingest does (else they are dropped)
+// Usage: node --expose-gc bench/probes/bound-decoder.mjs <executionId> [--state ours|bytes]
+//   --state ours    apply the events to reduceRun as the real ingest does (else they are dropped)
+//   --state bytes   no events: each frame goes into ByteState below, which keeps a step's id and
+//                   name as bytes and its numbers in typed arrays, with no string or object per
+//                   step (a bound for a state designed that way; its cost total is checked)
 import { parseArgs } from "node:util";
 import { TraceClient } from "../../dist/api/client.js";
 import { initialRunState, reduceRun } from "../../dist/state/reducer.js";
 import { BASE_URL } from "../lib/ours.mjs";
 import { API_KEY, FLOW } from "../lib/workload.mjs";
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { reduce: { type: "boolean", default: false } } });
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { state: { type: "string" } } });
+if (values.state !== undefined && values.state !== "ours" && values.state !== "bytes") throw new Error("--state: ours or bytes");
 const executionId = positionals[0];
 
 /** Fixed bytes compared four at a time. */
@@ -162,6 +166,182 @@ function frame(b, view, p, end, events, at) {
   return -1;
 }
 
+/** Steps with no JS string or object per step: ids and names as bytes in one buffer, numbers in columns. */
+class ByteState {
+  capacity = 1 << 16;
+  size = 0;
+  bytes = Buffer.allocUnsafe(1 << 22);
+  used = 0;
+  idStart = new Int32Array(this.capacity);
+  idLength = new Int32Array(this.capacity);
+  nameStart = new Int32Array(this.capacity);
+  nameLength = new Int32Array(this.capacity);
+  status = new Uint8Array(this.capacity);
+  startedAt = new Float64Array(this.capacity);
+  completedAt = new Float64Array(this.capacity);
+  durationMs = new Float64Array(this.capacity);
+  tokens = new Float64Array(3 * this.capacity);
+  costUnits = new Float64Array(this.capacity);
+  model = new Uint8Array(this.capacity);
+  slots = new Int32Array(1 << 17); // row + 1, open addressing
+  hashes = new Int32Array(1 << 17);
+  costSum = 0;
+  done = 0;
+
+  grow() {
+    const c = this.capacity * 2;
+    for (const k of ["idStart", "idLength", "nameStart", "nameLength", "status", "startedAt", "completedAt", "durationMs", "costUnits", "model"]) {
+      const next = new this[k].constructor(c);
+      next.set(this[k]);
+      this[k] = next;
+    }
+    const t = new Float64Array(3 * c);
+    t.set(this.tokens);
+    this.tokens = t;
+    this.capacity = c;
+  }
+
+  rehash() {
+    const n = this.slots.length * 2;
+    const slots = new Int32Array(n);
+    const hashes = new Int32Array(n);
+    for (let k = 0; k < this.slots.length; k++) {
+      const row = this.slots[k];
+      if (row === 0) continue;
+      let s = this.hashes[k] & (n - 1);
+      while (slots[s] !== 0) s = (s + 1) & (n - 1);
+      slots[s] = row;
+      hashes[s] = this.hashes[k];
+    }
+    this.slots = slots;
+    this.hashes = hashes;
+  }
+
+  store(b, start, end) {
+    const length = end - start;
+    if (this.used + length > this.bytes.length) {
+      const next = Buffer.allocUnsafe(this.bytes.length * 2);
+      this.bytes.copy(next, 0, 0, this.used);
+      this.bytes = next;
+    }
+    const at = this.used;
+    for (let k = 0; k < length; k++) this.bytes[at + k] = b[start + k];
+    this.used += length;
+    return at;
+  }
+
+  /** The row of the id b[start, end), or -1; `insert` adds it when absent. */
+  find(b, start, end, insert) {
+    let h = 0x811c9dc5;
+    for (let k = start; k < end; k++) h = Math.imul(h ^ b[k], 0x01000193);
+    const mask = this.slots.length - 1;
+    const length = end - start;
+    let s = h & mask;
+    for (;;) {
+      const row = this.slots[s];
+      if (row === 0) break;
+      if (this.hashes[s] === h && this.idLength[row - 1] === length) {
+        const at = this.idStart[row - 1];
+        let k = 0;
+        while (k < length && this.bytes[at + k] === b[start + k]) k++;
+        if (k === length) return row - 1;
+      }
+      s = (s + 1) & mask;
+    }
+    if (!insert) return -1;
+    if (this.size === this.capacity) this.grow();
+    const row = this.size++;
+    this.idStart[row] = this.store(b, start, end);
+    this.idLength[row] = length;
+    this.slots[s] = row + 1;
+    this.hashes[s] = h;
+    if (2 * this.size > this.slots.length) this.rehash();
+    return row;
+  }
+}
+const byteState = new ByteState();
+const modelBytes = [];
+
+/** Like frame(), into byteState: returns the index past the frame, or -1. */
+function frameBytes(b, view, p, end, at) {
+  let i;
+  let e;
+  if (COMPLETED.at(view, p)) {
+    i = p + COMPLETED.length;
+    if ((e = string(b, i, end)) < 0) return -1;
+    const idStart = i + 1;
+    const idEnd = e - 1;
+    if (!NAME.at(view, e) || (i = string(b, e + NAME.length, end)) < 0) return -1;
+    if (!OUTPUT.at(view, i)) return -1;
+    if ((e = string(b, i + OUTPUT.length, end)) < 0 || !DURATION.at(view, e)) return -1;
+    if ((i = integer(b, e + DURATION.length, end)) < 0) return -1;
+    const durationMs = number;
+    if (!PROMPT.at(view, i) || (i = integer(b, i + PROMPT.length, end)) < 0) return -1;
+    const prompt = number;
+    if (!COMPLETION.at(view, i) || (i = integer(b, i + COMPLETION.length, end)) < 0) return -1;
+    const completion = number;
+    if (!TOTAL.at(view, i) || (i = integer(b, i + TOTAL.length, end)) < 0) return -1;
+    const total = number;
+    if (!COST.at(view, i) || (e = string(b, i + COST.length, end)) < 0) return -1;
+    // The cost as integer units of 1e-8, from its bytes.
+    let units = 0;
+    let scale = -1;
+    for (let k = i + COST.length + 1; k < e - 1; k++) {
+      const c = b[k];
+      if (c === 0x2e) scale = 0;
+      else {
+        units = units * 10 + c - 0x30;
+        if (scale >= 0) scale++;
+      }
+    }
+    units *= 10 ** (8 - Math.max(scale, 0));
+    if (!MODEL.at(view, e) || (i = string(b, e + MODEL.length, end)) < 0) return -1;
+    const ms = e + MODEL.length + 1;
+    const me = i - 1;
+    if (i + 2 >= end || b[i] !== 0x7d || b[i + 1] !== 0x0a || b[i + 2] !== 0x0a) return -1;
+    const row = byteState.find(b, idStart, idEnd, false);
+    if (row < 0) return -1;
+    let m = 0;
+    for (; m < modelBytes.length; m++) {
+      const known = modelBytes[m];
+      if (known.length !== me - ms) continue;
+      let k = 0;
+      while (k < known.length && known[k] === b[ms + k]) k++;
+      if (k === known.length) break;
+    }
+    if (m === modelBytes.length) modelBytes.push(Buffer.from(b.subarray(ms, me)));
+    byteState.status[row] = 2;
+    byteState.completedAt[row] = at;
+    byteState.durationMs[row] = durationMs;
+    byteState.tokens[3 * row] = prompt;
+    byteState.tokens[3 * row + 1] = completion;
+    byteState.tokens[3 * row + 2] = total;
+    byteState.costUnits[row] = units;
+    byteState.costSum += units;
+    byteState.model[row] = m;
+    byteState.done++;
+    return i + 3;
+  }
+  if (STARTED.at(view, p)) {
+    i = p + STARTED.length;
+    if ((e = string(b, i, end)) < 0) return -1;
+    const idStart = i + 1;
+    const idEnd = e - 1;
+    if (!NAME.at(view, e) || (i = string(b, e + NAME.length, end)) < 0) return -1;
+    const ns = e + NAME.length + 1;
+    const ne = i - 1;
+    if (!STEP_INDEX.at(view, i) || (i = integer(b, i + STEP_INDEX.length, end)) < 0) return -1;
+    if (i + 2 >= end || b[i] !== 0x7d || b[i + 1] !== 0x0a || b[i + 2] !== 0x0a) return -1;
+    const row = byteState.find(b, idStart, idEnd, true);
+    byteState.nameStart[row] = byteState.store(b, ns, ne);
+    byteState.nameLength[row] = ne - ns;
+    byteState.status[row] = 1;
+    byteState.startedAt[row] = at;
+    return i + 3;
+  }
+  return -1;
+}
+
 const client = new TraceClient({ baseUrl: BASE_URL, apiKey: API_KEY });
 let state = initialRunState(executionId);
 let eventCount = 0;
@@ -177,7 +357,8 @@ for await (const chunk of body) {
   const at = Date.now();
   let p = 0;
   for (;;) {
-    const next = frame(b, view, p, b.length, events, at);
+    const next = values.state === "bytes" ? frameBytes(b, view, p, b.length, at) : frame(b, view, p, b.length, events, at);
+    if (next !== -1 && values.state === "bytes") eventCount++;
     if (next !== -1) {
       p = next;
       continue;
@@ -190,8 +371,13 @@ for await (const chunk of body) {
   }
   rest = Buffer.from(b.subarray(p));
   eventCount += events.length;
-  if (values.reduce && events.length > 0) state = reduceRun(state, { type: "stream/events", events });
+  if (values.state === "ours" && events.length > 0) state = reduceRun(state, { type: "stream/events", events });
 }
 const ms = performance.now() - started;
 await client.close();
-process.stdout.write(`${JSON.stringify({ ms, events: eventCount, skipped, steps: state.steps.size, maxRssKb: process.resourceUsage().maxRSS })}\n`);
+const result = { ms, events: eventCount, skipped, steps: state.steps.size, maxRssKb: process.resourceUsage().maxRSS };
+if (values.state === "bytes") {
+  // The exact cost total (integer units of 1e-8 USD), to compare with the workload's.
+  Object.assign(result, { steps: byteState.size, done: byteState.done, costUnits: byteState.costSum, bytesKept: byteState.used });
+}
+process.stdout.write(`${JSON.stringify(result)}\n`);
