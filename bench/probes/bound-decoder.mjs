@@ -73,13 +73,13 @@ function integer(b, i, end) {
   return i;
 }
 
-function isDecimal(text) {
-  let i = 0;
+/** b[start, end) is a plain decimal: digits, then an optional fraction. */
+function isDecimal(b, start, end) {
+  let i = start;
   let digits = 0;
-  let c = text.charCodeAt(0);
-  for (; c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i)) digits++;
-  if (c === 0x2e) for (c = text.charCodeAt(++i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i)) digits++;
-  return digits > 0 && i === text.length;
+  for (; i < end && b[i] >= 0x30 && b[i] <= 0x39; i++) digits++;
+  if (i < end && b[i] === 0x2e) for (i++; i < end && b[i] >= 0x30 && b[i] <= 0x39; i++) digits++;
+  return digits > 0 && i === end;
 }
 
 /** The last string made from a range of the chunk: a step's completed event repeats its id and name. */
@@ -119,51 +119,83 @@ function model(b, start, end) {
   return text;
 }
 
-/** Decodes the frame at p into `events`; returns the index past it, or -1 when it is not one of the two. */
-function frame(b, view, p, end, events, at) {
+/** What parseFrame read: the frame's type and where its values are (or the numbers). */
+const F = {
+  completed: false,
+  idStart: 0,
+  idEnd: 0,
+  nameStart: 0,
+  nameEnd: 0,
+  outputStart: 0,
+  outputEnd: 0,
+  costStart: 0,
+  costEnd: 0,
+  modelStart: 0,
+  modelEnd: 0,
+  stepIndex: 0,
+  durationMs: 0,
+  prompt: 0,
+  completion: 0,
+  total: 0,
+};
+
+/** Reads the frame at p into F when it is one of the two; returns the index past it, or -1. */
+function parseFrame(b, view, p, end) {
   let i;
   let e;
-  if (COMPLETED.at(view, p)) {
-    i = p + COMPLETED.length;
-    if ((e = string(b, i, end)) < 0) return -1;
-    const stepId = stepIds.get(b, i + 1, e - 1);
-    if (!NAME.at(view, e) || (i = string(b, e + NAME.length, end)) < 0) return -1;
-    const name = names.get(b, e + NAME.length + 1, i - 1);
+  F.completed = COMPLETED.at(view, p);
+  if (F.completed) i = p + COMPLETED.length;
+  else if (STARTED.at(view, p)) i = p + STARTED.length;
+  else return -1;
+  if ((e = string(b, i, end)) < 0) return -1;
+  F.idStart = i + 1;
+  F.idEnd = e - 1;
+  if (!NAME.at(view, e) || (i = string(b, e + NAME.length, end)) < 0) return -1;
+  F.nameStart = e + NAME.length + 1;
+  F.nameEnd = i - 1;
+  if (F.completed) {
     if (!OUTPUT.at(view, i)) return -1;
-    const outputStart = i + OUTPUT.length - 8; // the value starts at its `{`
+    F.outputStart = i + OUTPUT.length - 8; // the value starts at its `{`
     if ((e = string(b, i + OUTPUT.length, end)) < 0 || !DURATION.at(view, e)) return -1;
-    const outputEnd = e + 1;
+    F.outputEnd = e + 1;
     if ((i = integer(b, e + DURATION.length, end)) < 0) return -1;
-    const durationMs = number;
+    F.durationMs = number;
     if (!PROMPT.at(view, i) || (i = integer(b, i + PROMPT.length, end)) < 0) return -1;
-    const prompt = number;
+    F.prompt = number;
     if (!COMPLETION.at(view, i) || (i = integer(b, i + COMPLETION.length, end)) < 0) return -1;
-    const completion = number;
+    F.completion = number;
     if (!TOTAL.at(view, i) || (i = integer(b, i + TOTAL.length, end)) < 0) return -1;
-    const total = number;
+    F.total = number;
     if (!COST.at(view, i) || (e = string(b, i + COST.length, end)) < 0) return -1;
-    const costUsd = b.latin1Slice(i + COST.length + 1, e - 1);
-    if (!isDecimal(costUsd) || !MODEL.at(view, e) || (i = string(b, e + MODEL.length, end)) < 0) return -1;
-    const modelUsed = model(b, e + MODEL.length + 1, i - 1);
-    if (i + 2 >= end || b[i] !== 0x7d || b[i + 1] !== 0x0a || b[i + 2] !== 0x0a) return -1;
-    const output = { json: b.latin1Slice(outputStart, outputEnd), sizeBytes: outputEnd - outputStart, truncated: false };
-    const tokens = { prompt, completion, total };
-    events.push({ event: { type: "step_completed", stepId, name, output, durationMs, tokens, costUsd, modelUsed }, at });
-    return i + 3;
-  }
-  if (STARTED.at(view, p)) {
-    i = p + STARTED.length;
-    if ((e = string(b, i, end)) < 0) return -1;
-    const stepId = stepIds.get(b, i + 1, e - 1);
-    if (!NAME.at(view, e) || (i = string(b, e + NAME.length, end)) < 0) return -1;
-    const name = names.get(b, e + NAME.length + 1, i - 1);
+    F.costStart = i + COST.length + 1;
+    F.costEnd = e - 1;
+    if (!isDecimal(b, F.costStart, F.costEnd) || !MODEL.at(view, e) || (i = string(b, e + MODEL.length, end)) < 0) return -1;
+    F.modelStart = e + MODEL.length + 1;
+    F.modelEnd = i - 1;
+  } else {
     if (!STEP_INDEX.at(view, i) || (i = integer(b, i + STEP_INDEX.length, end)) < 0) return -1;
-    const stepIndex = number;
-    if (i + 2 >= end || b[i] !== 0x7d || b[i + 1] !== 0x0a || b[i + 2] !== 0x0a) return -1;
-    events.push({ event: { type: "step_started", stepId, name, stepIndex }, at });
-    return i + 3;
+    F.stepIndex = number;
   }
-  return -1;
+  if (i + 2 >= end || b[i] !== 0x7d || b[i + 1] !== 0x0a || b[i + 2] !== 0x0a) return -1;
+  return i + 3;
+}
+
+/** Decodes the frame at p into `events`; returns the index past it, or -1 when it is not one of the two. */
+function frame(b, view, p, end, events, at) {
+  const next = parseFrame(b, view, p, end);
+  if (next === -1) return -1;
+  const stepId = stepIds.get(b, F.idStart, F.idEnd);
+  const name = names.get(b, F.nameStart, F.nameEnd);
+  if (!F.completed) {
+    events.push({ event: { type: "step_started", stepId, name, stepIndex: F.stepIndex }, at });
+    return next;
+  }
+  const output = { json: b.latin1Slice(F.outputStart, F.outputEnd), sizeBytes: F.outputEnd - F.outputStart, truncated: false };
+  const tokens = { prompt: F.prompt, completion: F.completion, total: F.total };
+  const costUsd = b.latin1Slice(F.costStart, F.costEnd);
+  const modelUsed = model(b, F.modelStart, F.modelEnd);
+  events.push({ event: { type: "step_completed", stepId, name, output, durationMs: F.durationMs, tokens, costUsd, modelUsed }, at });
+  return next;
 }
 
 /** Steps with no JS string or object per step: ids and names as bytes in one buffer, numbers in columns. */
@@ -264,82 +296,50 @@ const modelBytes = [];
 
 /** Like frame(), into byteState: returns the index past the frame, or -1. */
 function frameBytes(b, view, p, end, at) {
-  let i;
-  let e;
-  if (COMPLETED.at(view, p)) {
-    i = p + COMPLETED.length;
-    if ((e = string(b, i, end)) < 0) return -1;
-    const idStart = i + 1;
-    const idEnd = e - 1;
-    if (!NAME.at(view, e) || (i = string(b, e + NAME.length, end)) < 0) return -1;
-    if (!OUTPUT.at(view, i)) return -1;
-    if ((e = string(b, i + OUTPUT.length, end)) < 0 || !DURATION.at(view, e)) return -1;
-    if ((i = integer(b, e + DURATION.length, end)) < 0) return -1;
-    const durationMs = number;
-    if (!PROMPT.at(view, i) || (i = integer(b, i + PROMPT.length, end)) < 0) return -1;
-    const prompt = number;
-    if (!COMPLETION.at(view, i) || (i = integer(b, i + COMPLETION.length, end)) < 0) return -1;
-    const completion = number;
-    if (!TOTAL.at(view, i) || (i = integer(b, i + TOTAL.length, end)) < 0) return -1;
-    const total = number;
-    if (!COST.at(view, i) || (e = string(b, i + COST.length, end)) < 0) return -1;
-    // The cost as integer units of 1e-8, from its bytes.
-    let units = 0;
-    let scale = -1;
-    for (let k = i + COST.length + 1; k < e - 1; k++) {
-      const c = b[k];
-      if (c === 0x2e) scale = 0;
-      else {
-        units = units * 10 + c - 0x30;
-        if (scale >= 0) scale++;
-      }
-    }
-    units *= 10 ** (8 - Math.max(scale, 0));
-    if (!MODEL.at(view, e) || (i = string(b, e + MODEL.length, end)) < 0) return -1;
-    const ms = e + MODEL.length + 1;
-    const me = i - 1;
-    if (i + 2 >= end || b[i] !== 0x7d || b[i + 1] !== 0x0a || b[i + 2] !== 0x0a) return -1;
-    const row = byteState.find(b, idStart, idEnd, false);
-    if (row < 0) return -1;
-    let m = 0;
-    for (; m < modelBytes.length; m++) {
-      const known = modelBytes[m];
-      if (known.length !== me - ms) continue;
-      let k = 0;
-      while (k < known.length && known[k] === b[ms + k]) k++;
-      if (k === known.length) break;
-    }
-    if (m === modelBytes.length) modelBytes.push(Buffer.from(b.subarray(ms, me)));
-    byteState.status[row] = 2;
-    byteState.completedAt[row] = at;
-    byteState.durationMs[row] = durationMs;
-    byteState.tokens[3 * row] = prompt;
-    byteState.tokens[3 * row + 1] = completion;
-    byteState.tokens[3 * row + 2] = total;
-    byteState.costUnits[row] = units;
-    byteState.costSum += units;
-    byteState.model[row] = m;
-    byteState.done++;
-    return i + 3;
-  }
-  if (STARTED.at(view, p)) {
-    i = p + STARTED.length;
-    if ((e = string(b, i, end)) < 0) return -1;
-    const idStart = i + 1;
-    const idEnd = e - 1;
-    if (!NAME.at(view, e) || (i = string(b, e + NAME.length, end)) < 0) return -1;
-    const ns = e + NAME.length + 1;
-    const ne = i - 1;
-    if (!STEP_INDEX.at(view, i) || (i = integer(b, i + STEP_INDEX.length, end)) < 0) return -1;
-    if (i + 2 >= end || b[i] !== 0x7d || b[i + 1] !== 0x0a || b[i + 2] !== 0x0a) return -1;
-    const row = byteState.find(b, idStart, idEnd, true);
-    byteState.nameStart[row] = byteState.store(b, ns, ne);
-    byteState.nameLength[row] = ne - ns;
+  const next = parseFrame(b, view, p, end);
+  if (next === -1) return -1;
+  if (!F.completed) {
+    const row = byteState.find(b, F.idStart, F.idEnd, true);
+    byteState.nameStart[row] = byteState.store(b, F.nameStart, F.nameEnd);
+    byteState.nameLength[row] = F.nameEnd - F.nameStart;
     byteState.status[row] = 1;
     byteState.startedAt[row] = at;
-    return i + 3;
+    return next;
   }
-  return -1;
+  const row = byteState.find(b, F.idStart, F.idEnd, false);
+  if (row < 0) return -1;
+  // The cost as integer units of 1e-8, from its bytes.
+  let units = 0;
+  let scale = -1;
+  for (let k = F.costStart; k < F.costEnd; k++) {
+    const c = b[k];
+    if (c === 0x2e) scale = 0;
+    else {
+      units = units * 10 + c - 0x30;
+      if (scale >= 0) scale++;
+    }
+  }
+  units *= 10 ** (8 - Math.max(scale, 0));
+  let m = 0;
+  for (; m < modelBytes.length; m++) {
+    const known = modelBytes[m];
+    if (known.length !== F.modelEnd - F.modelStart) continue;
+    let k = 0;
+    while (k < known.length && known[k] === b[F.modelStart + k]) k++;
+    if (k === known.length) break;
+  }
+  if (m === modelBytes.length) modelBytes.push(Buffer.from(b.subarray(F.modelStart, F.modelEnd)));
+  byteState.status[row] = 2;
+  byteState.completedAt[row] = at;
+  byteState.durationMs[row] = F.durationMs;
+  byteState.tokens[3 * row] = F.prompt;
+  byteState.tokens[3 * row + 1] = F.completion;
+  byteState.tokens[3 * row + 2] = F.total;
+  byteState.costUnits[row] = units;
+  byteState.costSum += units;
+  byteState.model[row] = m;
+  byteState.done++;
+  return next;
 }
 
 const client = new TraceClient({ baseUrl: BASE_URL, apiKey: API_KEY });
