@@ -708,9 +708,11 @@ class TraceBodyReader implements JsonBodyReader<Trace> {
 
   end(): Trace {
     if (this.whole !== null) {
+      // Read whole by zod (not an object at first): its steps go to a sink at the end.
       const trace = this.whole.end();
       if (this.newSink === undefined) return trace;
-      this.takeAll(trace.steps);
+      const sink = this.newSink();
+      for (const step of trace.steps) sink.add(step);
       return { flowRun: trace.flowRun, steps: [] };
     }
     if (this.collecting !== null) throw new BodyError(NOT_JSON);
@@ -721,15 +723,8 @@ class TraceBodyReader implements JsonBodyReader<Trace> {
     const checked = Trace.safeParse({ flowRun: this.flowRun, steps: steps === null ? this.otherSteps : [] });
     if (!checked.success) throw unexpected(checked.error);
     if (this.stepError !== null) throw this.stepError;
-    const trace = { flowRun: checked.data.flowRun, steps: steps ?? checked.data.steps };
-    // A body read whole (not an object at first) or without a steps array still gives its steps to a sink.
-    if (this.newSink !== undefined && steps === null) this.takeAll(trace.steps);
-    return this.newSink === undefined ? trace : { flowRun: trace.flowRun, steps: [] };
-  }
-
-  private takeAll(steps: readonly StepTrace[]): void {
-    const sink = (this.newSink as () => TraceStepSink)();
-    for (const step of steps) sink.add(step);
+    // With a sink, `steps` stayed empty: its steps went to the sink (zod refuses a Trace without a steps array).
+    return { flowRun: checked.data.flowRun, steps: steps ?? checked.data.steps };
   }
 
   /** Reads what the buffer holds; stops where more bytes are needed (or at the end when `final`). */

@@ -104,7 +104,8 @@ async function watchWithOutput(
   const newTraceStepSink = (): TraceStepSink => {
     const reconciler = new TraceReconciler(state);
     const costs = new TraceCosts();
-    Object.assign(finalTrace, { reconciler, costs });
+    finalTrace.reconciler = reconciler;
+    finalTrace.costs = costs;
     return {
       add(step) {
         reconciler.add(step);
