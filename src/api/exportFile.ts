@@ -10,7 +10,7 @@
 // A file without the `noukaiTop` key (an SDK user's model_dump) is read too: no names,
 // no attempts. Nothing in the file is sanitized (it is data; whoever shows it sanitizes),
 // except that API keys are masked: the file is made to be shared.
-import { writeFile } from "node:fs/promises";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { z } from "zod";
 import { redactSecrets } from "./redact.js";
 import { StepTrace, Trace, type RunSummary } from "./schemas.js";
@@ -120,22 +120,62 @@ export function buildExportFile(input: ExportInput): Record<string, JsonValue> {
  */
 const TERMINAL_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-/**
- * The file's text: two-space indented JSON and a final newline (as the documentation's
- * json.dump(indent=2)). An API key a server echoed back is masked (redact.ts: key
- * characters need no JSON escape, and the mask is valid inside a JSON string).
- */
-export function exportFileText(input: ExportInput): string {
-  const json = redactSecrets(JSON.stringify(buildExportFile(input), null, 2)).replace(
-    TERMINAL_UNSAFE,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-  return `${json}\n`;
+/** Text is handed to `write` once a piece reaches this many characters. */
+const PIECE_CHARS = 1 << 20;
+/** Where the steps go in the text of a file without them (a raw line break is never inside a JSON string). */
+const EMPTY_STEPS = '\n  "steps": []';
+
+/** JSON text (whole values only, so that a key is never cut in two) with keys masked and terminal controls escaped. */
+function safeText(json: string): string {
+  return redactSecrets(json).replace(TERMINAL_UNSAFE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/** Writes the file (`-` is not handled here: the CLI writes the text to stdout itself). */
-export async function writeExportFile(path: string, input: ExportInput): Promise<void> {
-  await writeFile(path, exportFileText(input), "utf8");
+/**
+ * The file's text: two-space indented JSON and a final newline (as the documentation's
+ * json.dump(indent=2)), JSON.stringify(buildExportFile(input), null, 2) to the byte. An
+ * API key a server echoed back is masked (redact.ts: key characters need no JSON escape,
+ * and the mask is valid inside a JSON string). It is handed to `write` in pieces of about
+ * a megabyte, a step at a time: the text of 250,000 steps is 150 MB, and all of them in
+ * wire form at once several times that.
+ */
+export function writeExportFileText(input: ExportInput, write: (text: string) => void): void {
+  const whole = JSON.stringify(buildExportFile({ ...input, trace: { flowRun: input.trace.flowRun, steps: [] } }), null, 2);
+  const at = whole.indexOf(EMPTY_STEPS) + EMPTY_STEPS.length - 1;
+  let piece = whole.slice(0, at);
+  let first = true;
+  for (const step of input.trace.steps) {
+    // An element two levels down: JSON.stringify indents its lines by four more spaces.
+    piece += (first ? "\n    " : ",\n    ") + JSON.stringify(wireStepTrace(step), null, 2).replaceAll("\n", "\n    ");
+    first = false;
+    if (piece.length >= PIECE_CHARS) {
+      write(safeText(piece));
+      piece = "";
+    }
+  }
+  write(safeText(`${piece}${first ? "" : "\n  "}${whole.slice(at)}\n`));
+}
+
+/** The whole text of writeExportFileText. */
+export function exportFileText(input: ExportInput): string {
+  const pieces: string[] = [];
+  writeExportFileText(input, (text) => pieces.push(text));
+  return pieces.join("");
+}
+
+/**
+ * Writes the file piece by piece (`-` is not handled here: the CLI writes the text to
+ * stdout itself). Errors are the file system's (code ENOENT, EACCES...).
+ */
+export function writeExportFile(path: string, input: ExportInput): void {
+  const fd = openSync(path, "w");
+  try {
+    writeExportFileText(input, (text) => {
+      const bytes = Buffer.from(text, "utf8");
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
+    });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const ExportMeta = z.object({

@@ -1,8 +1,7 @@
 // `noukai-top export <execution-id> --flow REF [-o FILE|-]`: the run's trace, the step
 // names seen on its stream and the attempts of its retried steps, in one .trace.json
 // file (exportFile.ts describes it).
-import { writeFileSync } from "node:fs";
-import { exportFileName, exportFileText } from "../api/exportFile.js";
+import { exportFileName, writeExportFile, writeExportFileText } from "../api/exportFile.js";
 import { sanitizeLine } from "../api/sanitize.js";
 import { quote, type ParsedArgs } from "./args.js";
 import type { CommandContext, EXPORT_FLAGS } from "./commands.js";
@@ -28,13 +27,12 @@ export async function runExportCommand(args: ParsedArgs<typeof EXPORT_FLAGS>, ct
     ctx.lifecycle.writeError("noukai-top: warning: the attempts of some retried steps could not be fetched; the file lacks them\n");
   }
 
-  const text = exportFileText(loaded.content);
   if (target === "-") {
-    ctx.lifecycle.write(text);
+    writeExportFileText(loaded.content, (text) => ctx.lifecycle.write(text));
     return EXIT.COMPLETED;
   }
   try {
-    writeFileSync(target, text, "utf8");
+    writeExportFile(target, loaded.content);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "failed";
     ctx.lifecycle.writeError(`noukai-top: cannot write ${quote(target)} (${code})\n`);

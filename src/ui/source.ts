@@ -39,7 +39,7 @@ async function exportRun(
   const names: [string, string][] = [];
   for (const row of state.steps.rows()) if (row.name !== null && row.name !== "") names.push([row.stepId, row.name]);
   const path = join(dir, exportFileName(content.executionId));
-  await writeExportFile(path, { ...content, names: namesRecord(names) });
+  writeExportFile(path, { ...content, names: namesRecord(names) });
   const shown = relative(process.cwd(), path);
   return shown.startsWith("..") || shown === "" ? path : shown;
 }

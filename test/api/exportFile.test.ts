@@ -8,7 +8,9 @@ import {
   exportFileName,
   exportFileText,
   parseExportFile,
+  writeExportFileText,
 } from "../../src/api/exportFile.js";
+import { redactSecrets } from "../../src/api/redact.js";
 import { StepTrace, Trace } from "../../src/api/schemas.js";
 
 const TRACE: Trace = Trace.parse({
@@ -57,6 +59,28 @@ describe("export file", () => {
     expect(parsed.attempts.get("a#")?.map((a) => a.attempt)).toEqual([1, 2]);
     expect(parsed.trace.steps[0]).toMatchObject({ stepId: "a", costUsd: "0.000100", tokens: { prompt: 3, completion: 4, total: 7 } });
     expect(parsed).toMatchObject({ executionId: "exec-1", flow: "o/p/s", exportedAt: "2026-01-02T00:00:00.000Z" });
+  });
+
+  it("is written in pieces, one step at a time, that make JSON.stringify(buildExportFile(input), null, 2) exactly", () => {
+    const key = "nk_live_exportSecret_1234567890";
+    // The steps of TRACE 8,000 times (about 5 MB of text: several pieces), odd strings and a key among them.
+    const steps = Array.from({ length: 8000 }, (_, i) => ({ ...(TRACE.steps[i % 2] as StepTrace), stepId: i === 7 ? `x\n  "steps": []\u2028${key}` : `s${i}` }));
+    const inputs = [
+      { trace: { ...TRACE, steps: [] } },
+      { trace: TRACE, names: { a: "A\u009b" } },
+      { trace: { ...TRACE, steps }, names: { s1: key }, attempts: new Map([["a#", [FIRST_ATTEMPT]]]), executionId: "e", flow: "o/p/s", exportedAt: "t" },
+    ];
+    for (const input of inputs) {
+      const pieces: string[] = [];
+      writeExportFileText(input, (text) => pieces.push(text));
+      const whole = `${redactSecrets(JSON.stringify(buildExportFile(input), null, 2)).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}\n`;
+      expect(pieces.join("")).toBe(whole);
+      expect(exportFileText(input)).toBe(whole);
+      if (input.trace.steps.length === 8000) {
+        expect(pieces.length).toBeGreaterThan(3);
+        expect(whole).not.toContain(key);
+      }
+    }
   });
 
   it("writes terminal-unsafe characters as \\u escapes (same data) and masks an echoed API key", () => {
