@@ -65,9 +65,10 @@ describe("export file", () => {
     const key = "nk_live_exportSecret_1234567890";
     // The steps of TRACE 8,000 times (about 5 MB of text: several pieces), odd strings and a key among them.
     const steps = Array.from({ length: 8000 }, (_, i) => ({ ...(TRACE.steps[i % 2] as StepTrace), stepId: i === 7 ? `x\n  "steps": []\u2028${key}` : `s${i}` }));
+    // exportedAt given: its default is the time of the call.
     const inputs = [
-      { trace: { ...TRACE, steps: [] } },
-      { trace: TRACE, names: { a: "A\u009b" } },
+      { trace: { ...TRACE, steps: [] }, exportedAt: "t" },
+      { trace: TRACE, names: { a: "A\u009b" }, exportedAt: "t" },
       { trace: { ...TRACE, steps }, names: { s1: key }, attempts: new Map([["a#", [FIRST_ATTEMPT]]]), executionId: "e", flow: "o/p/s", exportedAt: "t" },
     ];
     for (const input of inputs) {
