@@ -12,7 +12,7 @@
 // except that API keys are masked: the file is made to be shared.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { z } from "zod";
-import { redactSecrets } from "./redact.js";
+import { safeJsonText } from "./sanitize.js";
 import { StepTrace, Trace, type RunSummary } from "./schemas.js";
 
 export const EXPORT_FORMAT_VERSION = 1;
@@ -113,28 +113,16 @@ export function buildExportFile(input: ExportInput): Record<string, JsonValue> {
   };
 }
 
-/**
- * Characters JSON.stringify leaves raw that a terminal would act on (DEL, C1 such as the
- * one-byte CSI U+009B, U+2028/U+2029, bidi controls): written as \uXXXX escapes, which
- * parse back to the same strings, so `cat` of the file (or `-o -`) is safe.
- */
-const TERMINAL_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
 /** Text is handed to `write` once a piece reaches this many characters. */
 const PIECE_CHARS = 1 << 20;
 /** Where the steps go in the text of a file without them (a raw line break is never inside a JSON string). */
 const EMPTY_STEPS = '\n  "steps": []';
 
-/** JSON text (whole values only, so that a key is never cut in two) with keys masked and terminal controls escaped. */
-function safeText(json: string): string {
-  return redactSecrets(json).replace(TERMINAL_UNSAFE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
 /**
  * The file's text: two-space indented JSON and a final newline (as the documentation's
- * json.dump(indent=2)), JSON.stringify(buildExportFile(input), null, 2) to the byte. An
- * API key a server echoed back is masked (redact.ts: key characters need no JSON escape,
- * and the mask is valid inside a JSON string). It is handed to `write` in pieces of about
+ * json.dump(indent=2)), JSON.stringify(buildExportFile(input), null, 2) to the byte, made
+ * safe by safeJsonText (API keys masked, characters a terminal acts on written as \uXXXX
+ * escapes, so `cat` of the file or `-o -` is safe). It is handed to `write` in pieces of about
  * a megabyte, a step at a time: the text of 250,000 steps is 150 MB, and all of them in
  * wire form at once several times that.
  */
@@ -148,11 +136,11 @@ export function writeExportFileText(input: ExportInput, write: (text: string) =>
     piece += (first ? "\n    " : ",\n    ") + JSON.stringify(wireStepTrace(step), null, 2).replaceAll("\n", "\n    ");
     first = false;
     if (piece.length >= PIECE_CHARS) {
-      write(safeText(piece));
+      write(safeJsonText(piece));
       piece = "";
     }
   }
-  write(safeText(`${piece}${first ? "" : "\n  "}${whole.slice(at)}\n`));
+  write(safeJsonText(`${piece}${first ? "" : "\n  "}${whole.slice(at)}\n`));
 }
 
 /** The whole text of writeExportFileText. */
