@@ -104,6 +104,7 @@ export function costWithRetries(
   trace: Trace,
   attemptsByKey: ReadonlyMap<string, readonly StepTrace[]> | null,
 ): string | null {
+  if (attemptsByKey === null) return null;
   const costs = new TraceCosts();
   for (const step of trace.steps) costs.add(step);
   return costs.withRetries(attemptsByKey);
