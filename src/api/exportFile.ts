@@ -12,7 +12,7 @@
 // except that API keys are masked: the file is made to be shared.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { z } from "zod";
-import { safeJsonText } from "./sanitize.js";
+import { SafeJsonPieces } from "./sanitize.js";
 import { StepTrace, Trace, type RunSummary } from "./schemas.js";
 
 export const EXPORT_FORMAT_VERSION = 1;
@@ -113,8 +113,6 @@ export function buildExportFile(input: ExportInput): Record<string, JsonValue> {
   };
 }
 
-/** Text is handed to `write` once a piece reaches this many characters. */
-const PIECE_CHARS = 1 << 20;
 /** Where the steps go in the text of a file without them (a raw line break is never inside a JSON string). */
 const EMPTY_STEPS = '\n  "steps": []';
 
@@ -129,18 +127,15 @@ const EMPTY_STEPS = '\n  "steps": []';
 export function writeExportFileText(input: ExportInput, write: (text: string) => void): void {
   const whole = JSON.stringify(buildExportFile({ ...input, trace: { flowRun: input.trace.flowRun, steps: [] } }), null, 2);
   const at = whole.indexOf(EMPTY_STEPS) + EMPTY_STEPS.length - 1;
-  let piece = whole.slice(0, at);
+  const pieces = new SafeJsonPieces(write);
+  pieces.add(whole.slice(0, at));
   let first = true;
   for (const step of input.trace.steps) {
     // An element two levels down: JSON.stringify indents its lines by four more spaces.
-    piece += (first ? "\n    " : ",\n    ") + JSON.stringify(wireStepTrace(step), null, 2).replaceAll("\n", "\n    ");
+    pieces.add((first ? "\n    " : ",\n    ") + JSON.stringify(wireStepTrace(step), null, 2).replaceAll("\n", "\n    "));
     first = false;
-    if (piece.length >= PIECE_CHARS) {
-      write(safeJsonText(piece));
-      piece = "";
-    }
   }
-  write(safeJsonText(`${piece}${first ? "" : "\n  "}${whole.slice(at)}\n`));
+  pieces.end(`${first ? "" : "\n  "}${whole.slice(at)}\n`);
 }
 
 /** The whole text of writeExportFileText. */

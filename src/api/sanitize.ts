@@ -96,3 +96,31 @@ function jsonEscape(char: string): string {
 export function safeJsonText(text: string): string {
   return redactSecrets(text).replace(RAW_IN_JSON, jsonEscape);
 }
+
+/** Text is handed on once a piece reaches this many characters. */
+const PIECE_CHARS = 1 << 20;
+
+/**
+ * A large JSON text (a summary, an export file) handed to `write` made safe, in pieces of
+ * about a megabyte rather than as one string. Every add() ends between two whole values,
+ * so a key is never cut in two and every piece is masked as the whole text would be.
+ */
+export class SafeJsonPieces {
+  private piece = "";
+
+  constructor(private readonly write: (text: string) => void) {}
+
+  add(text: string): void {
+    this.piece += text;
+    if (this.piece.length >= PIECE_CHARS) {
+      this.write(safeJsonText(this.piece));
+      this.piece = "";
+    }
+  }
+
+  /** Adds the text's last part and hands on what is left. */
+  end(text: string): void {
+    this.write(safeJsonText(this.piece + text));
+    this.piece = "";
+  }
+}

@@ -5,12 +5,9 @@
 // large summary stays readable, greppable and a third smaller; `line` (ndjson) is
 // the whole object on one line.
 import type { Summary, SummaryStep } from "../../state/summary.js";
-import { safeJsonText } from "./jsonText.js";
+import { SafeJsonPieces } from "../../api/sanitize.js";
 
 export type SummaryLayout = "pretty" | "line";
-
-/** Text is handed to `write` once a piece reaches this many characters. */
-const PIECE_CHARS = 1 << 20;
 
 /** Writes `summary` with `steps` as its last field, then a newline. */
 export function writeSummaryJson(
@@ -23,19 +20,15 @@ export function writeSummaryJson(
   // The fields as JSON.stringify writes them, up to the steps' opening bracket
   // (the text ends with `[]\n}` pretty, `[]}` on one line).
   const head = JSON.stringify({ ...summary, steps: [] }, null, pretty ? 2 : undefined);
-  let piece = head.slice(0, head.length - (pretty ? 3 : 2));
+  const pieces = new SafeJsonPieces(write);
+  pieces.add(head.slice(0, head.length - (pretty ? 3 : 2)));
   const before = pretty ? "\n    " : "";
   const between = pretty ? ",\n    " : ",";
   let first = true;
   for (const step of steps) {
-    piece += (first ? before : between) + JSON.stringify(step);
-    first = false;
     // Pieces end between steps: a key inside a value is never cut in two.
-    if (piece.length >= PIECE_CHARS) {
-      write(safeJsonText(piece));
-      piece = "";
-    }
+    pieces.add((first ? before : between) + JSON.stringify(step));
+    first = false;
   }
-  piece += first || !pretty ? "]" : "\n  ]";
-  write(safeJsonText(`${piece}${pretty ? "\n}" : "}"}\n`));
+  pieces.end(`${first || !pretty ? "]" : "\n  ]"}${pretty ? "\n}" : "}"}\n`);
 }
