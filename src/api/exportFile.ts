@@ -12,8 +12,10 @@
 // except that API keys are masked: the file is made to be shared.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { z } from "zod";
+import type { JsonBodyReader } from "./jsonBody.js";
 import { SafeJsonPieces } from "./sanitize.js";
 import { StepTrace, Trace, type RunSummary } from "./schemas.js";
+import { traceBodyReader } from "./traceBody.js";
 
 export const EXPORT_FORMAT_VERSION = 1;
 /** The key under which noukai-top's additions sit, next to `flowRun` and `steps`. */
@@ -174,11 +176,46 @@ const ExportMeta = z.object({
 /** The own entries of a JSON object (JSON.parse makes `__proto__` an own key), each value checked by `schema`. */
 function checkedEntries<T>(raw: unknown, schema: z.ZodType<T>, path: string): [string, T][] {
   if (raw === undefined || raw === null) return [];
-  return Object.entries(raw as Record<string, unknown>).map(([key, value]) => {
-    const result = schema.safeParse(value);
-    if (!result.success) throw new ExportFileError(`bad ${path}.${key}: ${firstIssue(result.error)}`);
-    return [key, result.data];
-  });
+  return Object.entries(raw as Record<string, unknown>).map(([key, value]) => [key, checkedValue(value, schema, path, key)]);
+}
+
+function checkedValue<T>(value: unknown, schema: z.ZodType<T>, path: string, key: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ExportFileError(`bad ${path}.${key}: ${firstIssue(result.error)}`);
+  return result.data;
+}
+
+/**
+ * The names of a noukaiTop key (a JSON object, or nullish), as checkedEntries and
+ * namesRecord would make them: a file has a name per step, and zod and an array of
+ * entries per name were most of the time of reading a large file.
+ */
+function namesOf(raw: unknown): Record<string, string> {
+  const names = namesRecord([]);
+  if (raw === undefined || raw === null) return names;
+  const json = raw as Record<string, unknown>;
+  for (const key of Object.keys(json)) {
+    const value = json[key];
+    names[key] = typeof value === "string" ? value : checkedValue(value, z.string(), `${EXPORT_META_KEY}.names`, key);
+  }
+  return names;
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * `rawMeta` with its names and attempts as {} when they are objects: ExportMeta's verdict
+ * is the same (they are checked entry by entry after it), without z.record walking every
+ * entry of a large file.
+ */
+function withoutEntries(rawMeta: unknown): unknown {
+  if (!isJsonObject(rawMeta)) return rawMeta;
+  const light = { ...rawMeta };
+  if (isJsonObject(light["names"])) light["names"] = {};
+  if (isJsonObject(light["attempts"])) light["attempts"] = {};
+  return light;
 }
 
 /** `flowRun.steps[3].attempt: expected number` from the first zod issue. */
@@ -222,12 +259,45 @@ export function parseExportFile(text: string): ExportContent {
   }
   const traceResult = Trace.safeParse(json);
   if (!traceResult.success) throw new ExportFileError(`not a trace file: ${firstIssue(traceResult.error)}`);
-  const trace = traceResult.data;
-  const rawMeta = (json as Record<string, unknown>)[EXPORT_META_KEY];
+  return exportContent(traceResult.data, (json as Record<string, unknown>)[EXPORT_META_KEY]);
+}
+
+/**
+ * Reads an export file as parseExportFile does, from its bytes chunk by chunk (the Trace
+ * body reader of traceBody.ts, which keeps each step as it is read, never the whole text:
+ * a file of 250,000 steps is 150 MB of text, and JSON.parse of it, then zod's copy, took
+ * 0.7 GB). It refuses what parseExportFile refuses, but its BodyError does not say why as
+ * parseExportFile does: a caller that wants the words reads the file whole then.
+ */
+export function exportFileReader(): JsonBodyReader<ExportContent> {
+  let rawMeta: unknown = undefined;
+  let atStart = true;
+  const reader = traceBodyReader(undefined, (key, value) => {
+    if (key === EXPORT_META_KEY) rawMeta = value;
+  });
+  return {
+    push(chunk) {
+      // A UTF-8 BOM, as JSON.parse of the text without its U+FEFF (a chunk holds the first three bytes).
+      if (atStart && chunk.length >= UTF8_BOM.length && UTF8_BOM.equals(chunk.subarray(0, UTF8_BOM.length))) {
+        chunk = chunk.subarray(UTF8_BOM.length);
+      }
+      atStart = false;
+      reader.push(chunk);
+    },
+    end() {
+      return exportContent(reader.end(), rawMeta);
+    },
+  };
+}
+
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** The content of a file whose Trace is read: `rawMeta` is its noukaiTop value, as JSON.parse read it. */
+function exportContent(trace: Trace, rawMeta: unknown): ExportContent {
   if (rawMeta === undefined || rawMeta === null) {
     return { trace, names: namesRecord([]), attempts: new Map(), executionId: trace.flowRun.id, flow: null, exportedAt: null };
   }
-  const metaResult = ExportMeta.safeParse(rawMeta);
+  const metaResult = ExportMeta.safeParse(withoutEntries(rawMeta));
   if (!metaResult.success) {
     throw new ExportFileError(`bad ${EXPORT_META_KEY} key: ${firstIssue(metaResult.error)}`);
   }
@@ -240,7 +310,7 @@ export function parseExportFile(text: string): ExportContent {
   }
   return {
     trace,
-    names: namesRecord(checkedEntries(metaJson.names, z.string(), `${EXPORT_META_KEY}.names`)),
+    names: namesOf(metaJson.names),
     attempts: new Map(checkedEntries(metaJson.attempts, z.array(StepTrace), `${EXPORT_META_KEY}.attempts`)),
     executionId: meta.executionId ?? trace.flowRun.id,
     flow: meta.flow ?? null,

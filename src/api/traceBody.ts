@@ -475,7 +475,8 @@ function scanStep(b: Buffer, p: number, end: number): number {
     } else if (key === K_INPUT || key === K_OUTPUT || key === K_ERROR) {
       const start = i;
       i = skipValue(b, i, end, 1, false);
-      kinds[key] = SPAN;
+      // A null context (an export file writes every field) needs no JSON.parse.
+      kinds[key] = b[start] === LOWER_N ? NULL : SPAN;
       spanStart[key] = start;
       spanEnd[key] = i;
     } else if (key === K_TOKENS && b[i] === LBRACE) {
@@ -509,8 +510,9 @@ function nullishInt(kind: number | undefined, value: number | undefined): number
   return kind === ABSENT ? undefined : kind === NULL ? null : BAD_FIELD;
 }
 
-function parseSpan(b: Buffer, key: number): unknown {
-  return JSON.parse(b.toString("utf8", spanStart[key], spanEnd[key]));
+/** A context field that is present: null, or its value as JSON.parse reads it. */
+function contextOf(b: Buffer, key: number): unknown {
+  return kinds[key] === NULL ? null : JSON.parse(b.toString("utf8", spanStart[key], spanEnd[key]));
 }
 
 /** The StepTrace zod would make of the element just scanned; undefined when zod must decide. */
@@ -596,6 +598,45 @@ function stepFromScan(b: Buffer): StepTrace | undefined {
     const stepId = texts[K_STEP_ID] as string;
     return { stepId, attempt, loopIndex, status, startedAt, completedAt, durationMs, modelUsed, tokens, costUsd, inputSizeBytes, outputSizeBytes, truncated };
   }
+  if (
+    loopIndex !== undefined &&
+    startedAt !== undefined &&
+    completedAt !== undefined &&
+    durationMs !== undefined &&
+    modelUsed !== undefined &&
+    tokens !== undefined &&
+    costUsd !== undefined &&
+    inputSizeBytes !== undefined &&
+    outputSizeBytes !== undefined &&
+    kinds[K_INPUT] === NULL &&
+    kinds[K_OUTPUT] === NULL &&
+    kinds[K_ERROR] === NULL
+  ) {
+    // Every field, the contexts null (a step of an export file): one literal too.
+    const status = texts[K_STATUS] as string;
+    const stepId = texts[K_STEP_ID] as string;
+    const inputContext = null;
+    const outputContext = null;
+    const errorContext = null;
+    return {
+      stepId,
+      attempt,
+      loopIndex,
+      status,
+      startedAt,
+      completedAt,
+      durationMs,
+      modelUsed,
+      tokens,
+      costUsd,
+      inputContext,
+      outputContext,
+      errorContext,
+      inputSizeBytes,
+      outputSizeBytes,
+      truncated,
+    };
+  }
   // The keys in the schema's order, present ones only (as zod writes them).
   const step: Record<string, unknown> = { stepId: texts[K_STEP_ID], attempt };
   if (loopIndex !== undefined) step["loopIndex"] = loopIndex;
@@ -606,9 +647,9 @@ function stepFromScan(b: Buffer): StepTrace | undefined {
   if (modelUsed !== undefined) step["modelUsed"] = modelUsed;
   if (tokens !== undefined) step["tokens"] = tokens;
   if (costUsd !== undefined) step["costUsd"] = costUsd;
-  if (kinds[K_INPUT] === SPAN) step["inputContext"] = parseSpan(b, K_INPUT);
-  if (kinds[K_OUTPUT] === SPAN) step["outputContext"] = parseSpan(b, K_OUTPUT);
-  if (kinds[K_ERROR] === SPAN) step["errorContext"] = parseSpan(b, K_ERROR);
+  if (kinds[K_INPUT] !== ABSENT) step["inputContext"] = contextOf(b, K_INPUT);
+  if (kinds[K_OUTPUT] !== ABSENT) step["outputContext"] = contextOf(b, K_OUTPUT);
+  if (kinds[K_ERROR] !== ABSENT) step["errorContext"] = contextOf(b, K_ERROR);
   if (inputSizeBytes !== undefined) step["inputSizeBytes"] = inputSizeBytes;
   if (outputSizeBytes !== undefined) step["outputSizeBytes"] = outputSizeBytes;
   step["truncated"] = truncated;
@@ -647,17 +688,26 @@ export interface TraceStepSink {
 }
 
 /**
+ * A top-level field of the body other than flowRun and steps, as JSON.parse reads it
+ * (an export file's `noukaiTop`). Called for every such field in body order: the last
+ * one of a key is the one JSON.parse keeps. A Trace body read whole (one that does not
+ * start as an object) calls it for none: zod refuses such a body anyway.
+ */
+export type OtherFieldHandler = (key: string, value: unknown) => void;
+
+/**
  * The Trace body reader (a fresh one per response). With `newSink`, each step goes to a
  * sink as soon as it is read and the Trace returned has no steps: a large Trace need not
  * be held whole. A sink is made for each `steps` array the body holds; only the last one's
  * steps count (the last key wins, as in JSON.parse), and none count if end() throws.
  */
-export function traceBodyReader(newSink?: () => TraceStepSink): JsonBodyReader<Trace> {
-  return new TraceBodyReader(newSink);
+export function traceBodyReader(newSink?: () => TraceStepSink, onOtherField?: OtherFieldHandler): JsonBodyReader<Trace> {
+  return new TraceBodyReader(newSink, onOtherField);
 }
 
 class TraceBodyReader implements JsonBodyReader<Trace> {
   private readonly newSink: (() => TraceStepSink) | undefined;
+  private readonly onOtherField: OtherFieldHandler | undefined;
   private sink: TraceStepSink | null = null;
   /** Steps read from the current `steps` array (they are in `steps`, or went to the sink). */
   private stepCount = 0;
@@ -676,8 +726,9 @@ class TraceBodyReader implements JsonBodyReader<Trace> {
   /** A body that does not start as an object: read whole by JSON.parse and zod. */
   private whole: JsonBodyReader<Trace> | null = null;
 
-  constructor(newSink: (() => TraceStepSink) | undefined) {
+  constructor(newSink: (() => TraceStepSink) | undefined, onOtherField: OtherFieldHandler | undefined) {
     this.newSink = newSink;
+    this.onOtherField = onOtherField;
   }
 
   push(chunk: Buffer): void {
@@ -849,7 +900,7 @@ class TraceBodyReader implements JsonBodyReader<Trace> {
       this.sink = null;
       this.otherSteps = value;
       this.stepError = null;
-    }
+    } else this.onOtherField?.(this.key, value);
     this.at = At.AfterValue;
     return next;
   }

@@ -6,12 +6,16 @@ import {
   ExportFileError,
   buildExportFile,
   exportFileName,
+  exportFileReader,
   exportFileText,
   parseExportFile,
+  type ExportContent,
   writeExportFileText,
 } from "../../src/api/exportFile.js";
+import { BodyError } from "../../src/api/jsonBody.js";
 import { redactSecrets } from "../../src/api/redact.js";
 import { StepTrace, Trace } from "../../src/api/schemas.js";
+import { mulberry32 } from "../../src/server/random.js";
 
 const TRACE: Trace = Trace.parse({
   flowRun: { id: "run-1", flowId: "f", status: "completed", startedAt: "2026-01-01T00:00:00.000Z", durationMs: 1200, stepCount: 2 },
@@ -126,6 +130,9 @@ describe("export file", () => {
     ['{"steps":[]}', /^not a trace file: flowRun: /],
     ['{"flowRun":{"id":"r","status":"x"},"steps":[{"stepId":"a","attempt":"one","status":"x"}]}', /^not a trace file: steps\[0\]\.attempt: /],
     ['{"flowRun":{"id":"r","status":"x"},"steps":[],"noukaiTop":{"version":1,"names":{"a":3}}}', /^bad noukaiTop.names.a: /],
+    ['{"flowRun":{"id":"r","status":"x"},"steps":[],"noukaiTop":{"version":1,"names":["a"]}}', /^bad noukaiTop key: names: .*record/],
+    ['{"flowRun":{"id":"r","status":"x"},"steps":[],"noukaiTop":{"version":1,"attempts":5}}', /^bad noukaiTop key: attempts: .*record/],
+    ['{"flowRun":{"id":"r","status":"x"},"steps":[],"noukaiTop":{"names":{}}}', /^bad noukaiTop key: version: /],
     ['{"flowRun":{"id":"r","status":"x"},"steps":[],"noukaiTop":{"version":9}}', /newer noukai-top \(file format 9/],
   ])("rejects %s with one line", (text, message) => {
     let error: unknown;
@@ -154,5 +161,105 @@ describe("export file", () => {
 
   it("cuts a very long id", () => {
     expect(exportFileName("x".repeat(1000)).length).toBeLessThanOrEqual(140);
+  });
+});
+
+describe("exportFileReader", () => {
+  type Outcome = { ok: true; content: ExportContent } | { ok: false; message: string; body: boolean };
+
+  function reference(bytes: Buffer): Outcome {
+    try {
+      return { ok: true, content: parseExportFile(bytes.toString("utf8")) };
+    } catch (error) {
+      if (!(error instanceof ExportFileError)) throw error;
+      return { ok: false, message: error.message, body: false };
+    }
+  }
+
+  /** Through exportFileReader, cut at random (the first piece holds a BOM whole, as a file read by the megabyte does). */
+  function inPieces(bytes: Buffer, random: () => number): Outcome {
+    const reader = exportFileReader();
+    try {
+      let from = 0;
+      while (from < bytes.length) {
+        const size = from === 0 ? 3 + Math.floor(random() * 50) : 1 + Math.floor(random() * (random() < 0.5 ? 8 : 4000));
+        reader.push(bytes.subarray(from, Math.min(bytes.length, from + size)));
+        from += size;
+      }
+      return { ok: true, content: reader.end() };
+    } catch (error) {
+      if (error instanceof BodyError) return { ok: false, message: error.message, body: true };
+      if (!(error instanceof ExportFileError)) throw error;
+      return { ok: false, message: error.message, body: false };
+    }
+  }
+
+  const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+
+  function randomInput(random: () => number): Parameters<typeof exportFileText>[0] {
+    const ids = ["a", "b", "__proto__", "constructor", "s/1?é", 'q"uote', "loop"];
+    const steps = Array.from({ length: Math.floor(random() * 8) }, (_, i) =>
+      StepTrace.parse({
+        stepId: pick(random, ids),
+        attempt: 1 + Math.floor(random() * 3),
+        loopIndex: random() < 0.3 ? i : null,
+        status: pick(random, ["completed", "failed", "running", "skipped"]),
+        startedAt: random() < 0.8 ? "2026-06-01T12:00:00.000Z" : null,
+        durationMs: random() < 0.8 ? Math.floor(random() * 1000) : null,
+        modelUsed: random() < 0.7 ? pick(random, ["m", "ünï"]) : null,
+        tokens: random() < 0.7 ? { prompt: 3, completion: 4, total: 7 } : null,
+        costUsd: random() < 0.7 ? pick(random, ["0.0000792", "1", "-0.5"]) : null,
+        outputContext: random() < 0.2 ? { text: "hi\u001b[31m", n: [1, null] } : null,
+        errorContext: random() < 0.1 ? { message: "503" } : null,
+      }),
+    );
+    const names: Record<string, string> = {};
+    for (const id of ids) if (random() < 0.5) Object.defineProperty(names, id, { value: `name of ${id}`, enumerable: true, writable: true, configurable: true });
+    const attempts = new Map<string, StepTrace[]>();
+    if (random() < 0.4) attempts.set("a#", [FIRST_ATTEMPT, TRACE.steps[0] as StepTrace]);
+    return { trace: { flowRun: TRACE.flowRun, steps }, names, attempts, executionId: "exec-1", flow: random() < 0.8 ? "o/p/s" : null, exportedAt: "2026-01-02T00:00:00.000Z" };
+  }
+
+  /** A file's text, as written, or changed: compact, noukaiTop first or twice or wrong, cut short, a byte changed. */
+  function randomText(random: () => number): string {
+    const input = randomInput(random);
+    const text = exportFileText(input);
+    const r = random();
+    if (r < 0.3) return text;
+    if (r < 0.4) return JSON.stringify(JSON.parse(text));
+    const meta = text.slice(text.indexOf(`"${EXPORT_META_KEY}"`));
+    if (r < 0.45) return `{${meta.slice(0, meta.lastIndexOf("}"))},"flowRun":${JSON.stringify(TRACE.flowRun)},"steps":[]}`;
+    if (r < 0.5) return text.replace(`"${EXPORT_META_KEY}"`, `"${EXPORT_META_KEY}": {"version": 9}, "${EXPORT_META_KEY}"`);
+    if (r < 0.55) return text.replace(`"${EXPORT_META_KEY}"`, `"other": [1, {"a": null}], "${EXPORT_META_KEY}"`);
+    if (r < 0.7) {
+      const bad = pick(random, ['{"version":1,"names":{"a":3}}', '{"version":1,"names":["a"]}', '{"version":9}', '{"version":1,"attempts":{"a#":[{"stepId":1}]}}', "null", "[]", '"x"']);
+      return `${text.slice(0, text.indexOf(`"${EXPORT_META_KEY}"`))}"${EXPORT_META_KEY}": ${bad}}\n`;
+    }
+    if (r < 0.85) return text.slice(0, Math.floor(random() * text.length));
+    const at = Math.floor(random() * text.length);
+    return text.slice(0, at) + pick(random, ["}", "]", '"', ",", "x", "\\", " "]) + text.slice(at + 1);
+  }
+
+  it("reads what parseExportFile reads, and refuses what it refuses, cut anywhere", () => {
+    const random = mulberry32(5);
+    let accepted = 0;
+    let refused = 0;
+    for (let round = 0; round < 400; round++) {
+      const text = randomText(random);
+      const bytes = Buffer.from(random() < 0.2 ? `\ufeff${text}` : text, "utf8");
+      const expected = reference(bytes);
+      const got = inPieces(bytes, random);
+      if (expected.ok) {
+        accepted++;
+        expect(got).toStrictEqual(expected);
+      } else {
+        refused++;
+        expect(got.ok, text.slice(0, 200)).toBe(false);
+        // Its own refusals say the same; a BodyError sends the caller to parseExportFile for the words.
+        if (!got.ok && !got.body) expect(got.message).toBe(expected.message);
+      }
+    }
+    expect(accepted).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(100);
   });
 });

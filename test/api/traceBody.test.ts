@@ -35,12 +35,23 @@ function randomCuts(random: () => number, length: number): number[] {
 /**
  * Reads `text` both ways and expects the same outcome (same value and key order, or the
  * same error); also with a step sink, which must get the reference's steps (the last sink
- * made) while the Trace returned has none.
+ * made) while the Trace returned has none; and the other top-level fields, which must be
+ * JSON.parse's (the last of a key wins).
  */
 function expectAgreement(text: string, cuts: readonly number[]): Outcome {
   const bytes = Buffer.from(text, "utf8");
   const reference = read(schemaBodyReader(Trace), bytes, []);
-  const ours = read(traceBodyReader(), bytes, cuts);
+  const others = new Map<string, unknown>();
+  const ours = read(
+    traceBodyReader(undefined, (key, value) => others.set(key, value)),
+    bytes,
+    cuts,
+  );
+  if (reference.ok && ours.ok) {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    const expected = Object.entries(parsed).filter(([key]) => key !== "flowRun" && key !== "steps");
+    expect(others).toStrictEqual(new Map(expected));
+  }
   let sunk: unknown[] = [];
   const withSink = read(
     traceBodyReader(() => {
@@ -166,6 +177,34 @@ describe("traceBodyReader", () => {
         truncated: false,
       }));
       const text = JSON.stringify({ flowRun: { id: "r", status: "completed" }, steps });
+      const outcome = expectAgreement(text, randomCuts(random, text.length));
+      expect(outcome.ok).toBe(true);
+    }
+  });
+
+  it("agrees on steps in export form: every field, contexts null or not", () => {
+    const random = mulberry32(11);
+    for (let round = 0; round < 50; round++) {
+      const steps = Array.from({ length: 20 }, (_, i) => ({
+        stepId: `step-${String(i)}`,
+        attempt: 1,
+        loopIndex: null,
+        status: "completed",
+        startedAt: "2026-06-01T12:00:00.000Z",
+        completedAt: null,
+        durationMs: 201,
+        modelUsed: "claude-haiku",
+        tokens: i % 4 === 0 ? null : { prompt: 101, completion: 21, total: 122 },
+        costUsd: "0.0000792",
+        // Mostly all three null (the export's usual step); sometimes one holds a value, or is absent.
+        inputContext: i % 5 === 1 ? { text: "in" } : null,
+        outputContext: i % 7 === 2 ? "out" : null,
+        ...(i % 9 === 3 ? {} : { errorContext: i % 11 === 4 ? [null] : null }),
+        inputSizeBytes: null,
+        outputSizeBytes: 64,
+        truncated: false,
+      }));
+      const text = JSON.stringify({ flowRun: { id: "r", status: "completed" }, steps }, null, random() < 0.5 ? 2 : undefined);
       const outcome = expectAgreement(text, randomCuts(random, text.length));
       expect(outcome.ok).toBe(true);
     }
