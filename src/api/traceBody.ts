@@ -579,7 +579,7 @@ function stepFromScan(b: Buffer): StepTrace | undefined {
   if (truncatedKind !== ABSENT && truncatedKind !== NULL && truncatedKind !== TRUE && truncatedKind !== FALSE) return undefined;
 
   const truncated = truncatedKind === TRUE;
-  if (
+  const everyScalar =
     loopIndex !== undefined &&
     startedAt !== undefined &&
     completedAt !== undefined &&
@@ -588,30 +588,15 @@ function stepFromScan(b: Buffer): StepTrace | undefined {
     tokens !== undefined &&
     costUsd !== undefined &&
     inputSizeBytes !== undefined &&
-    outputSizeBytes !== undefined &&
-    kinds[K_INPUT] === ABSENT &&
-    kinds[K_OUTPUT] === ABSENT &&
-    kinds[K_ERROR] === ABSENT
-  ) {
+    outputSizeBytes !== undefined;
+  const contexts = kinds[K_INPUT] === kinds[K_OUTPUT] && kinds[K_OUTPUT] === kinds[K_ERROR] ? kinds[K_INPUT] : SPAN;
+  if (everyScalar && contexts === ABSENT) {
     // Every field but the contexts (the usual step): one literal, not a property at a time.
     const status = texts[K_STATUS] as string;
     const stepId = texts[K_STEP_ID] as string;
     return { stepId, attempt, loopIndex, status, startedAt, completedAt, durationMs, modelUsed, tokens, costUsd, inputSizeBytes, outputSizeBytes, truncated };
   }
-  if (
-    loopIndex !== undefined &&
-    startedAt !== undefined &&
-    completedAt !== undefined &&
-    durationMs !== undefined &&
-    modelUsed !== undefined &&
-    tokens !== undefined &&
-    costUsd !== undefined &&
-    inputSizeBytes !== undefined &&
-    outputSizeBytes !== undefined &&
-    kinds[K_INPUT] === NULL &&
-    kinds[K_OUTPUT] === NULL &&
-    kinds[K_ERROR] === NULL
-  ) {
+  if (everyScalar && contexts === NULL) {
     // Every field, the contexts null (a step of an export file): one literal too.
     const status = texts[K_STATUS] as string;
     const stepId = texts[K_STEP_ID] as string;
