@@ -1,5 +1,5 @@
 // Reading a .trace.json file for view and diff: the content, or one line saying why not.
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { ExportFileError, exportFileReader, parseExportFile, type ExportContent } from "../api/exportFile.js";
 import { BodyError } from "../api/jsonBody.js";
 import { sanitizeLine } from "../api/sanitize.js";
@@ -9,12 +9,14 @@ import { quote } from "./args.js";
 const READ_BYTES = 1024 * 1024;
 
 /**
- * The file's content, or a one-line reason (without a prefix) it cannot be used. The file
- * is read a megabyte at a time into exportFileReader; only a file it refuses is read
+ * The file's content, or a one-line reason (without a prefix) it cannot be used. A regular
+ * file is read a megabyte at a time into exportFileReader; only a file it refuses is read
  * again whole, by parseExportFile, for the words of the error.
  */
 export function readExportFile(path: string): ExportContent | { error: string } {
   try {
+    // A pipe (`view <(…)`) can be read only once: whole, with the words.
+    if (!statSync(path).isFile()) return readWhole(path);
     return readInPieces(path);
   } catch (error) {
     if (error instanceof BodyError) return readWhole(path);

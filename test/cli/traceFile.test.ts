@@ -1,5 +1,6 @@
 // readExportFile: a file read a megabyte at a time gives what the whole text gives;
 // a file it cannot use gets the same one line as before (the whole text's words).
+import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { ExportFileError, exportFileText, parseExportFile } from "../../src/api/exportFile.js";
 import { Trace } from "../../src/api/schemas.js";
 import { readExportFile } from "../../src/cli/traceFile.js";
+import { cliEnv, ensureBuilt, runCli, startCli } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "noukai-top-trace-file-"));
 
@@ -66,5 +68,32 @@ describe("readExportFile", () => {
     }
     expect(readExportFile(join(dir, "nope.trace.json"))).toStrictEqual({ error: `cannot read '${join(dir, "nope.trace.json")}' (ENOENT)` });
     expect(readExportFile(dir)).toStrictEqual({ error: `cannot read '${dir}' (EISDIR)` });
+  });
+
+  it("reads a named pipe (view <(…)) once, whole, and still says why it cannot be used", async () => {
+    await ensureBuilt();
+    const text = exportText(50);
+    const cases = [text, text.replace('"status": "completed"', '"status": 3')];
+    for (const [i, content] of cases.entries()) {
+      const source = file(`piped-${String(i)}.json`, content);
+      const fifo = join(dir, `fifo-${String(i)}`);
+      execFileSync("mkfifo", [fifo]);
+      const viewer = startCli(["view", fifo, "--format", "json"], cliEnv());
+      const writer = spawn("sh", ["-c", 'cat "$1" > "$2"', "sh", source, fifo]);
+      // A second read of a drained pipe would wait for a writer forever: a hang fails here.
+      const timer = setTimeout(() => {
+        viewer.child.kill();
+        writer.kill();
+      }, 20_000);
+      const result = await viewer.done;
+      clearTimeout(timer);
+      if (i === 0) {
+        expect(result.code).toBe(0);
+        expect(result.stdout).toBe((await runCli(["view", source, "--format", "json"], cliEnv())).stdout);
+      } else {
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toBe(`noukai-top: cannot read '${fifo}': ${wordsOf(content)}\n`);
+      }
+    }
   });
 });
