@@ -14,7 +14,7 @@ import { resolveOutput, terminalInfo, type OutputOptions } from "./config.js";
 import { EXIT, UsageError } from "./exit.js";
 import { createStyle } from "./format/style.js";
 import { writeSummaryJson } from "./format/summaryJson.js";
-import { renderSummaryTable } from "./format/table.js";
+import { writeSummaryTable } from "./format/table.js";
 import { terminalWidth, traceCostWithRetries } from "./runOutput.js";
 import { readExportFile } from "./traceFile.js";
 
@@ -84,7 +84,8 @@ function writeOffline(
       const flow = content.flow === null ? "" : ` of ${sanitizeLine(content.flow)}`;
       const when = content.exportedAt === null ? "" : `, exported ${sanitizeLine(content.exportedAt)}`;
       const heading = `run ${sanitizeLine(content.executionId)}${flow}${when}`;
-      write(`${style.paint("bold", heading)}\n\n${renderSummaryTable(state, summary, style, width)}`);
+      write(`${style.paint("bold", heading)}\n\n`);
+      writeSummaryTable(state, summary, style, width ?? Infinity, write);
     }
   }
 }

@@ -6,7 +6,7 @@ import { Trace } from "../../src/api/schemas.js";
 import { namesRecord } from "../../src/api/exportFile.js";
 import { buildSummary } from "../../src/state/summary.js";
 import { columnWidths, createStyle, displayWidth, truncate } from "../../src/cli/format/style.js";
-import { renderSummaryTable } from "../../src/cli/format/table.js";
+import { renderSummaryTable, writeSummaryTable } from "../../src/cli/format/table.js";
 import { offlineState } from "../../src/cli/view.js";
 
 const trace = Trace.parse({
@@ -58,9 +58,20 @@ describe("summary table of a large run", () => {
     const big = Trace.parse({ flowRun: { id: "run-big", status: "completed" }, steps });
     const state = offlineState({ trace: big, names: namesRecord([]), attempts: new Map(), executionId: "e", flow: "o/p/s", exportedAt: null });
     const summary = buildSummary(state, { executionId: "e", flow: "o/p/s", costWithRetriesUsd: null });
-    const lines = renderSummaryTable(state, summary, createStyle({ color: false, ascii: true }), 100).trimEnd().split("\n");
+    const style = createStyle({ color: false, ascii: true });
+    const text = renderSummaryTable(state, summary, style, 100);
+    const lines = text.trimEnd().split("\n");
     expect(lines.filter((line) => /^ *\d+ {2}/.test(line))).toHaveLength(200_000);
     expect(lines.at(-1)).toMatch(/cost \$2000\b/);
+    // Written in pieces of about a megabyte, each ending with a whole line: never the whole text at once.
+    const pieces: string[] = [];
+    writeSummaryTable(state, summary, style, 100, (piece) => pieces.push(piece));
+    expect(pieces.length).toBeGreaterThan(5);
+    for (const piece of pieces) {
+      expect(piece.length).toBeLessThan(1.1 * 2 ** 20);
+      expect(piece.endsWith("\n") || piece === pieces.at(-1)).toBe(true);
+    }
+    expect(pieces.join("")).toBe(text);
   });
 
   it("columnWidths: the title or the widest cell of each column", () => {

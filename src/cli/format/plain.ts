@@ -12,7 +12,7 @@ import type { MonitorSignal } from "../../api/signals.js";
 import { formatUsd } from "../../state/money.js";
 import type { Summary } from "../../state/summary.js";
 import { TERMINAL_RUN_STATUSES, type RunState, type StepRow, type StepStatus, type StepTable } from "../../state/types.js";
-import { renderSummaryTable, rowTokens } from "./table.js";
+import { rowTokens, writeSummaryTable } from "./table.js";
 import { createStyle, formatClock, formatCount, formatDuration, truncate, type Style, type StyleOptions } from "./style.js";
 import type { WatchOutput } from "./output.js";
 
@@ -148,7 +148,8 @@ export class PlainOutput implements WatchOutput {
     // A run whose end was never seen on the stream (learnt from the final trace) still gets its lines.
     this.reportRows(null, state, this.lastAt, lines);
     this.writeLines(lines, this.lastAt);
-    this.write(`\n${renderSummaryTable(state, summary, this.style, this.width)}`);
+    this.write("\n");
+    writeSummaryTable(state, summary, this.style, this.width ?? Infinity, this.write);
   }
 
   private reportRows(signal: MonitorSignal | null, state: RunState, at: number, lines: string[]): void {

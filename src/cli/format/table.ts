@@ -133,11 +133,28 @@ function cut(line: string, maxWidth: number): string {
   return displayWidth(line) <= maxWidth ? line : truncate(line, maxWidth, "");
 }
 
-/**
- * One line per step, then the totals. `maxWidth` (a terminal's columns) narrows
- * the table to fit; without it (a pipe, a file) nothing is cut but long names.
- */
+/** The table as one string (writeSummaryTable's pieces joined). */
 export function renderSummaryTable(state: RunState, summary: Summary, style: Style, maxWidth = Infinity): string {
+  const pieces: string[] = [];
+  writeSummaryTable(state, summary, style, maxWidth, (text) => pieces.push(text));
+  return pieces.join("");
+}
+
+/** Characters handed to `write` at a time: a table of 250,000 steps is ~50 MB of text. */
+const PIECE_CHARS = 1 << 20;
+
+/**
+ * One line per step, then the totals, handed to `write` in pieces of about a megabyte.
+ * `maxWidth` (a terminal's columns) narrows the table to fit; without it (a pipe, a
+ * file) nothing is cut but long names.
+ */
+export function writeSummaryTable(
+  state: RunState,
+  summary: Summary,
+  style: Style,
+  maxWidth: number,
+  write: (text: string) => void,
+): void {
   const rows = state.steps.rows();
   const { columns, cells, widths } = fitLayout(rows, style, maxWidth);
   const render = (values: readonly string[]): string =>
@@ -152,7 +169,13 @@ export function renderSummaryTable(state: RunState, summary: Summary, style: Sty
   const line = (values: readonly string[]): string => (fits ? render(values) : cut(render(values), maxWidth));
 
   let text = `${style.paint("bold", line(columns.map((column) => column.title)))}\n`;
-  for (const values of cells) text += `${line(values)}\n`;
+  for (const values of cells) {
+    text += `${line(values)}\n`;
+    if (text.length >= PIECE_CHARS) {
+      write(text);
+      text = "";
+    }
+  }
   if (rows.length === 0) text += "(no steps)\n";
 
   const tokens = summary.tokens;
@@ -168,5 +191,5 @@ export function renderSummaryTable(state: RunState, summary: Summary, style: Sty
   ];
   if (summary.malformedFrames > 0) totals.push(`${String(summary.malformedFrames)} malformed frames skipped`);
   // The label is painted after wrapping so that escape codes do not count as width.
-  return text + wrapTotals("total:", totals, maxWidth).replace(/^total:/, style.paint("bold", "total:"));
+  write(text + wrapTotals("total:", totals, maxWidth).replace(/^total:/, style.paint("bold", "total:")));
 }
