@@ -101,26 +101,40 @@ export function safeJsonText(text: string): string {
 const PIECE_CHARS = 1 << 20;
 
 /**
- * A large JSON text (a summary, an export file) handed to `write` made safe, in pieces of
- * about a megabyte rather than as one string. Every add() ends between two whole values,
- * so a key is never cut in two and every piece is masked as the whole text would be.
+ * A large text (a summary, an export file, the summary table) handed to `write` in pieces
+ * of about a megabyte rather than as one string, each piece passed through `transform`.
+ * A piece ends where an add() ended, so a transform that needs whole values (or lines)
+ * gets them when each add() is one.
  */
-export class SafeJsonPieces {
+export class TextPieces {
   private piece = "";
 
-  constructor(private readonly write: (text: string) => void) {}
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly transform: (text: string) => string = (text) => text,
+  ) {}
 
   add(text: string): void {
     this.piece += text;
     if (this.piece.length >= PIECE_CHARS) {
-      this.write(safeJsonText(this.piece));
+      this.write(this.transform(this.piece));
       this.piece = "";
     }
   }
 
   /** Adds the text's last part and hands on what is left. */
   end(text: string): void {
-    this.write(safeJsonText(this.piece + text));
+    this.write(this.transform(this.piece + text));
     this.piece = "";
+  }
+}
+
+/**
+ * A large JSON text made safe (safeJsonText) in pieces. Every add() ends between two whole
+ * values, so a key is never cut in two and every piece is masked as the whole text would be.
+ */
+export class SafeJsonPieces extends TextPieces {
+  constructor(write: (text: string) => void) {
+    super(write, safeJsonText);
   }
 }

@@ -1,6 +1,6 @@
 // The summary table printed at the end of plain output (and after the TUI exits):
 // one line per step, then the run's totals. Every server string is sanitized.
-import { sanitizeLine } from "../../api/sanitize.js";
+import { sanitizeLine, TextPieces } from "../../api/sanitize.js";
 import { formatUsd } from "../../state/money.js";
 import type { Summary } from "../../state/summary.js";
 import type { RunState, StepRow } from "../../state/types.js";
@@ -140,9 +140,6 @@ export function renderSummaryTable(state: RunState, summary: Summary, style: Sty
   return pieces.join("");
 }
 
-/** Characters handed to `write` at a time: a table of 250,000 steps is ~50 MB of text. */
-const PIECE_CHARS = 1 << 20;
-
 /**
  * One line per step, then the totals, handed to `write` in pieces of about a megabyte.
  * `maxWidth` (a terminal's columns) narrows the table to fit; without it (a pipe, a
@@ -168,15 +165,11 @@ export function writeSummaryTable(
   const fits = tableWidth(widths) <= maxWidth;
   const line = (values: readonly string[]): string => (fits ? render(values) : cut(render(values), maxWidth));
 
-  let text = `${style.paint("bold", line(columns.map((column) => column.title)))}\n`;
-  for (const values of cells) {
-    text += `${line(values)}\n`;
-    if (text.length >= PIECE_CHARS) {
-      write(text);
-      text = "";
-    }
-  }
-  if (rows.length === 0) text += "(no steps)\n";
+  // A table of 250,000 steps is ~50 MB of text: handed on a line at a time, in pieces.
+  const pieces = new TextPieces(write);
+  pieces.add(`${style.paint("bold", line(columns.map((column) => column.title)))}\n`);
+  for (const values of cells) pieces.add(`${line(values)}\n`);
+  if (rows.length === 0) pieces.add("(no steps)\n");
 
   const tokens = summary.tokens;
   const totals = [
@@ -191,5 +184,5 @@ export function writeSummaryTable(
   ];
   if (summary.malformedFrames > 0) totals.push(`${String(summary.malformedFrames)} malformed frames skipped`);
   // The label is painted after wrapping so that escape codes do not count as width.
-  write(text + wrapTotals("total:", totals, maxWidth).replace(/^total:/, style.paint("bold", "total:")));
+  pieces.end(wrapTotals("total:", totals, maxWidth).replace(/^total:/, style.paint("bold", "total:")));
 }
