@@ -5,6 +5,9 @@
 // read is one load for four bytes, where indexing a Buffer costs two loads and a
 // bounds check per byte (issue 6: these comparisons were a tenth of the decoding time).
 
+/** The UTF-8 byte order mark, which a text may start with (the SSE stream, an export file). */
+export const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
 const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 let viewed: Uint8Array | null = null;
 let view: DataView = EMPTY_VIEW;

@@ -12,6 +12,7 @@
 // except that API keys are masked: the file is made to be shared.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { z } from "zod";
+import { UTF8_BOM } from "./bytes.js";
 import type { JsonBodyReader } from "./jsonBody.js";
 import { SafeJsonPieces } from "./sanitize.js";
 import { StepTrace, Trace, type RunSummary } from "./schemas.js";
@@ -289,8 +290,6 @@ export function exportFileReader(): JsonBodyReader<ExportContent> {
     },
   };
 }
-
-const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /** The content of a file whose Trace is read: `rawMeta` is its noukaiTop value, as JSON.parse read it. */
 function exportContent(trace: Trace, rawMeta: unknown): ExportContent {

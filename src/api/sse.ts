@@ -25,7 +25,7 @@
 // quotes) is ASCII and never inside a multi-byte sequence, so this reads the same
 // characters as decoding the whole stream (invalid bytes become U+FFFD).
 // Nothing here throws on bad input: unknown types and bad frames are counted.
-import { BytePattern, viewOf } from "./bytes.js";
+import { BytePattern, UTF8_BOM, viewOf } from "./bytes.js";
 import { forgetBuffers, scanEvent, SCANNED_TYPES, type ScannedType } from "./eventScan.js";
 import { toPreview } from "./preview.js";
 import { EVENT_PAYLOADS, type TraceEvent, type TraceEventType, type WireEventType } from "./schemas.js";
@@ -84,7 +84,6 @@ const SPACE = 0x20;
 const COLON = 0x3a;
 const DIGIT0 = 0x30;
 const DIGIT9 = 0x39;
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const EMPTY = Buffer.alloc(0);
 const LF_BYTES = Buffer.from([LF]);
 
@@ -166,13 +165,13 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
   /** The chunk without a leading BOM; null while its first bytes may still be one. */
   function dropBom(bytes: Buffer): Buffer | null {
     const start = head.length === 0 ? bytes : Buffer.concat([head, bytes]);
-    if (start.length < BOM.length && BOM.subarray(0, start.length).equals(start)) {
+    if (start.length < UTF8_BOM.length && UTF8_BOM.subarray(0, start.length).equals(start)) {
       head = Buffer.from(start);
       return null;
     }
     atStreamStart = false;
     head = EMPTY;
-    return start.subarray(0, BOM.length).equals(BOM) ? start.subarray(BOM.length) : start;
+    return start.subarray(0, UTF8_BOM.length).equals(UTF8_BOM) ? start.subarray(UTF8_BOM.length) : start;
   }
 
   function normalizeLineEnds(bytes: Buffer): Buffer {
